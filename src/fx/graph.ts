@@ -1,6 +1,7 @@
 // fx graphs: placeholder / call_function / output nodes with shape and dtype meta.
 import { type DType, shapeStr } from "../dtype.ts";
 import { GraphError } from "../errors.ts";
+import type { GraphJSON } from "./json.ts";
 
 export interface TensorMeta {
   shape: number[];
@@ -48,7 +49,26 @@ export class Node {
 export function formatArg(a: Arg): string {
   if (a instanceof Node) return `%${a.name}`;
   if (Array.isArray(a)) return `[${a.map(formatArg).join(", ")}]`;
+  // JSON.stringify would print Infinity and NaN as null.
+  if (typeof a === "number" && !Number.isFinite(a)) return Number.isNaN(a) ? "nan" : a > 0 ? "inf" : "-inf";
   return JSON.stringify(a);
+}
+
+/** JSON (de)serialisation, installed by fx/json.ts: it needs the op registry, and importing it
+ * here would put this module in an import cycle. */
+interface GraphCodec {
+  toJSON(g: Graph): GraphJSON;
+  fromJSON(json: unknown): Graph;
+}
+let codec: GraphCodec | null = null;
+
+export function installGraphCodec(c: GraphCodec): void {
+  codec = c;
+}
+
+function needCodec(): GraphCodec {
+  if (!codec) throw new GraphError("graph JSON needs src/fx/json.ts to be imported");
+  return codec;
 }
 
 export class Graph {
@@ -128,6 +148,16 @@ export class Graph {
     const n = this.nodes.find((x) => x.name === name);
     if (!n) throw new GraphError(`no node named '${name}'`);
     return n;
+  }
+
+  /** The versioned JSON form (fx/json.ts); `JSON.stringify(graph)` uses it. */
+  toJSON(): GraphJSON {
+    return needCodec().toJSON(this);
+  }
+
+  /** Parse and re-validate a graph from its JSON form (object or string); see fx/json.ts. */
+  static fromJSON(json: unknown): Graph {
+    return needCodec().fromJSON(json);
   }
 
   /** Human-readable listing, one node per line. */

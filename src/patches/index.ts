@@ -3,7 +3,7 @@
 // a semver range and is applied only when the upstream version we port (PORTED_FROM) satisfies
 // it. Patch modules call `registerPatch` when imported; src/env_override.ts imports them and then
 // calls `applyPatches`.
-import semverUntyped from "semver";
+import semverUntyped from "npm:semver@7.8.6";
 import { ConfigError, InductorError } from "../errors.ts";
 
 // npm:semver ships no types; name the three calls we use.

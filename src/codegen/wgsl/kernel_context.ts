@@ -1,0 +1,143 @@
+// Shared machinery for generating one fused kernel: binding table, body inlining of fused
+// members, register substitution of in-kernel reduction results.
+import { contiguousStrides, type DType, gpuBytes, wgslStorageType } from "../../dtype.ts";
+import { CompileError } from "../../errors.ts";
+import { type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
+import type { IRBuffer } from "../../inductor/ir.ts";
+import { type VExpr, vreg, vsubst } from "../../inductor/value_expr.ts";
+import type { KernelBinding } from "./kernel_spec.ts";
+import type { BufferAccess } from "./render.ts";
+
+export interface GroupInput {
+  name: string;
+  members: IRBuffer[];
+  /** Members whose values leave the kernel (graph outputs, read by other kernels, mutations). */
+  stores: Set<string>;
+  buffer(name: string): IRBuffer;
+  /** Storage a buffer name lives in (aliases and mutations resolve to the real buffer). */
+  storage(name: string): string;
+}
+
+export class KernelContext implements BufferAccess {
+  readonly bindings: KernelBinding[] = [];
+  #ids = new Map<string, string>();
+  readonly memberNames: Set<string>;
+  /** Reduction results available as registers: buffer name -> [row index key, register]. */
+  readonly regs = new Map<string, { rowKey: string; reg: string; dtype: DType }>();
+
+  constructor(readonly g: GroupInput) {
+    this.memberNames = new Set(g.members.map((m) => m.name));
+  }
+
+  #slot(buf: string, write: boolean): string {
+    const b = this.g.buffer(buf);
+    const storage = this.g.storage(buf);
+    const key = `${storage}:${b.dtype}`;
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = `t${this.bindings.length}`;
+      this.#ids.set(key, id);
+      this.bindings.push({ storage, dtype: b.dtype, access: write ? "read_write" : "read" });
+    } else if (write) {
+      this.bindings[Number(id.slice(1))].access = "read_write";
+    }
+    return id;
+  }
+
+  ident(buf: string): string {
+    return this.#slot(buf, false);
+  }
+  writeIdent(buf: string): string {
+    return this.#slot(buf, true);
+  }
+  dtype(buf: string): DType {
+    return this.g.buffer(buf).dtype;
+  }
+
+  /** Bring a member body into the kernel frame: rename its vars, inline fused pointwise
+   * producers, and read in-kernel reduction results from registers. */
+  body(body: VExpr, vars: ReadonlyMap<string, IndexExpr>): VExpr {
+    return vsubst(body, vars, (buf, index) => this.#onLoad(buf, index));
+  }
+
+  #onLoad(buf: string, index: IndexExpr): VExpr | undefined {
+    if (!this.memberNames.has(buf)) return undefined;
+    const r = this.regs.get(buf);
+    if (r) {
+      if (r.rowKey !== index.key) {
+        throw new CompileError(
+          `kernel ${this.g.name}: ${buf} is a reduction computed in this kernel but is read at ` +
+            `another row (index ${index.key}); the scheduler must not fuse these`,
+        );
+      }
+      return vreg(r.reg, r.dtype);
+    }
+    const m = this.g.buffer(buf);
+    if (m.def.kind !== "pointwise" || m.target) return undefined;
+    // inline the producer's body at this index (recompute; CSE shares it with its own store)
+    const idx = unravel(index, m.def.ranges);
+    const map = new Map<string, IndexExpr>();
+    m.def.ranges.forEach((_, i) => map.set(`x${i}`, idx[i]));
+    return this.body(m.def.body, map);
+  }
+
+  /** Flat index at which a member is stored, given its vars in the kernel frame. */
+  static flat(shape: readonly number[], idx: IndexExpr[]): IndexExpr {
+    return ravel(idx, contiguousStrides(shape));
+  }
+
+  /** Storage identifier a member's value is written to (its own or its mutation target). */
+  storeIdent(m: IRBuffer): string {
+    return this.writeIdent(m.target ?? m.name);
+  }
+
+  declarations(): string {
+    const needF16 = this.bindings.some((b) => b.dtype === "f16");
+    const lines = needF16 ? ["enable f16;", ""] : [];
+    this.bindings.forEach((b, i) => {
+      const acc = b.access === "read" ? "read" : "read_write";
+      lines.push(
+        `@group(0) @binding(${i}) var<storage, ${acc}> t${i}: array<${wgslStorageType(b.dtype)}>;`,
+      );
+    });
+    return lines.join("\n");
+  }
+}
+
+/** Kernel-frame vars for a member whose iteration space has the same element count as the
+ * kernel's: go through the flat index (simplifies away when the shapes agree). */
+export function varsViaFlat(
+  kernelIdx: IndexExpr[],
+  kernelShape: readonly number[],
+  memberShape: readonly number[],
+): Map<string, IndexExpr> {
+  const flat = ravel(kernelIdx, contiguousStrides(kernelShape));
+  const idx = unravel(flat, memberShape);
+  return new Map(memberShape.map((_, i) => [`x${i}`, idx[i]] as const));
+}
+
+/** Named loop variables for a shape (size-1 dims are the constant 0). */
+export function loopVars(prefix: string, shape: readonly number[]): IndexExpr[] {
+  return shape.map((s, i) => (s === 1 ? ravel([], []) : ivar(`${prefix}${i}`, s)));
+}
+
+/** Declarations of loop vars from a flat index variable. */
+export function declareUnravel(
+  flat: string,
+  prefix: string,
+  shape: readonly number[],
+): string[] {
+  const lines: string[] = [];
+  const st = contiguousStrides(shape);
+  shape.forEach((s, i) => {
+    if (s === 1) return;
+    const div = st[i] === 1 ? flat : `(${flat} / ${st[i]}u)`;
+    const whole = i === 0;
+    lines.push(`let ${prefix}${i} = ${whole ? div : `${div} % ${s}u`};`);
+  });
+  return lines;
+}
+
+export function bytesOf(b: IRBuffer): number {
+  return b.shape.reduce((p, s) => p * s, 1) * gpuBytes(b.dtype);
+}

@@ -1,0 +1,30 @@
+// What codegen hands the runtime: WGSL source, its bindings in order, and the launch grid.
+import type { DType } from "../../dtype.ts";
+
+export interface KernelBinding {
+  /** Storage (IR buffer name after alias/mutation resolution) bound at this slot. */
+  storage: string;
+  dtype: DType;
+  access: "read" | "read_write";
+}
+
+export interface KernelSpec {
+  name: string;
+  wgsl: string;
+  bindings: KernelBinding[];
+  workgroups: [number, number, number];
+  /** Which IR buffers the kernel computes and which of them it stores (for explain). */
+  computes: string[];
+  stores: string[];
+}
+
+/** Largest workgroup count per grid dimension WebGPU guarantees (and lavapipe/SwiftShader use). */
+export const MAX_GRID_DIM = 65535;
+
+/** Fold a 1-D count of workgroups into a 2-D grid under the per-dimension limit (a launch past
+ * 65535 is rejected by validation; one peer returned zeros silently for 16M elements). */
+export function foldGrid(count: number, z = 1): [number, number, number] {
+  if (count <= MAX_GRID_DIM) return [Math.max(count, 1), 1, z];
+  const y = Math.ceil(count / MAX_GRID_DIM);
+  return [Math.ceil(count / y), y, z];
+}

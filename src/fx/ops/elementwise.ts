@@ -1,0 +1,248 @@
+// Pointwise ops from two tables (unary, binary) plus gelu, where and cast.
+//
+// Literals: a number next to a tensor adopts the tensor's dtype and is cast to it first
+// (`i32 + 0.5` is `i32 + 0`, and `i32_x.lt(0.5)` compares with 0) — what a typed WGSL constant
+// does. Integer division truncates toward zero like C and WGSL, and an integer divided by zero
+// gives the dividend (WGSL's rule). Integer add/sub/mul/neg wrap modulo 2^32.
+import { castScalar, type DType, isFloat, promote } from "../../dtype.ts";
+import { DTypeError, GraphError } from "../../errors.ts";
+import type { RefTensor } from "../../reference/tensor.ts";
+import type { MetaArg, OpDef, OpKwargs, RefArg } from "../op_def.ts";
+import { broadcastShapes, broadcastTo } from "./broadcast.ts";
+import {
+  kwChoice,
+  kwDType,
+  newRef,
+  operandAt,
+  REQUIRED,
+  refAt,
+  tensorAt,
+} from "./common.ts";
+import { geluErf, geluTanh, sigmoid } from "./math.ts";
+
+type Fn1 = (x: number) => number;
+
+const UNARY = {
+  neg: [(x) => -x, true],
+  abs: [Math.abs, true],
+  exp: [Math.exp, false],
+  log: [Math.log, false],
+  sqrt: [Math.sqrt, false],
+  rsqrt: [(x) => 1 / Math.sqrt(x), false],
+  sin: [Math.sin, false],
+  cos: [Math.cos, false],
+  tanh: [Math.tanh, false],
+  sigmoid: [sigmoid, false],
+  relu: [(x) => Math.max(x, 0), true],
+  silu: [(x) => x * sigmoid(x), false],
+  reciprocal: [(x) => 1 / x, false],
+} satisfies Record<string, [Fn1, boolean]>;
+
+export type UnaryName = keyof typeof UNARY;
+/** Unary ops taking only a tensor (gelu, with its kwarg, is separate). */
+export const UNARY_NAMES = Object.keys(UNARY) as UnaryName[];
+
+type Fn2 = (a: number, b: number, dt: DType) => number;
+interface BinarySpec {
+  fn: Fn2;
+  /** Result is bool (comparisons) instead of the promoted dtype. */
+  compare?: boolean;
+  floatOnly?: boolean;
+  noBool?: boolean;
+}
+
+const isInt = (dt: DType) => dt === "i32" || dt === "u32";
+
+const BINARY = {
+  add: { fn: (a, b) => a + b },
+  sub: { fn: (a, b) => a - b, noBool: true },
+  // Math.imul keeps integer products exact where a float64 product would lose the low bits.
+  mul: { fn: (a, b, dt) => (isInt(dt) ? Math.imul(a, b) : a * b) },
+  div: {
+    fn: (a, b, dt) => (isInt(dt) ? (b === 0 ? a : Math.trunc(a / b)) : a / b),
+    noBool: true,
+  },
+  pow: { fn: Math.pow, floatOnly: true },
+  // NaN-propagating like torch.maximum/minimum.
+  maximum: { fn: (a, b) => (a > b || Number.isNaN(a) ? a : b) },
+  minimum: { fn: (a, b) => (a < b || Number.isNaN(a) ? a : b) },
+  eq: { fn: (a, b) => (a === b ? 1 : 0), compare: true },
+  lt: { fn: (a, b) => (a < b ? 1 : 0), compare: true },
+  gt: { fn: (a, b) => (a > b ? 1 : 0), compare: true },
+} satisfies Record<string, BinarySpec>;
+
+export type BinaryName = keyof typeof BINARY;
+export const BINARY_NAMES = Object.keys(BINARY) as BinaryName[];
+
+const shapeOf = (a: number | { shape: number[] }) => (typeof a === "number" ? [] : a.shape);
+
+function mapUnary(x: RefTensor, fn: Fn1): RefTensor {
+  const out = new Float64Array(x.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = fn(x.data[i]);
+  return newRef(x.shape.slice(), x.dtype, out);
+}
+
+function unaryOp(
+  name: string,
+  fnOf: (kw: OpKwargs) => Fn1,
+  ints: boolean,
+  kwargs: Record<string, unknown> = {},
+  checkKw: (kw: OpKwargs, where: string) => void = () => {},
+): OpDef {
+  return {
+    name,
+    kind: "pointwise",
+    signature: `${name}(x)`,
+    minArgs: 1,
+    maxArgs: 1,
+    kwargs,
+    shape(args, kw, where) {
+      checkKw(kw, where);
+      return tensorAt(args, 0, "x", where).shape.slice();
+    },
+    dtype(args, _kw, where) {
+      const x = tensorAt(args, 0, "x", where);
+      if (!(isFloat(x.dtype) || (ints && x.dtype === "i32"))) {
+        throw new DTypeError(
+          `${where}: dtype ${x.dtype} is not supported; ${name} accepts ` +
+            (ints ? "f32, f16, i32" : "f32, f16"),
+        );
+      }
+      return x.dtype;
+    },
+    reference: (args, kw) => mapUnary(refAt(args, 0), fnOf(kw)),
+  };
+}
+
+const GELU_MODES = ["none", "tanh"] as const;
+
+const gelu: OpDef = {
+  ...unaryOp(
+    "gelu",
+    (kw) => (kw.approximate === "tanh" ? geluTanh : geluErf),
+    false,
+    { approximate: "none" },
+    (kw, where) => kwChoice(kw, "approximate", GELU_MODES, where),
+  ),
+  signature: 'gelu(x, approximate="none" (erf) | "tanh")',
+};
+
+/** Compute dtype of operands where literals adopt the tensors' dtype. */
+function operandDType(ops: (number | { dtype: DType })[], where: string): DType {
+  let dt: DType | null = null;
+  for (const o of ops) {
+    if (typeof o === "number") continue;
+    dt = dt === null ? o.dtype : promote(dt, o.dtype);
+  }
+  if (dt === null) throw new GraphError(`${where}: at least one operand must be a tensor`);
+  return dt;
+}
+
+function binaryOp(name: BinaryName, spec: BinarySpec): OpDef {
+  const operands = (args: MetaArg[], where: string) => [
+    operandAt(args, 0, "a", where),
+    operandAt(args, 1, "b", where),
+  ];
+  return {
+    name,
+    kind: "pointwise",
+    signature: `${name}(a, b): tensors or numbers, broadcast`,
+    minArgs: 2,
+    maxArgs: 2,
+    kwargs: {},
+    shape(args, _kw, where) {
+      const [a, b] = operands(args, where);
+      return broadcastShapes(shapeOf(a), shapeOf(b), where);
+    },
+    dtype(args, _kw, where) {
+      const dt = operandDType(operands(args, where), where);
+      if (spec.floatOnly && !isFloat(dt)) {
+        throw new DTypeError(`${where}: ${name} needs float operands, got ${dt}`);
+      }
+      if (spec.noBool && dt === "bool") {
+        throw new DTypeError(`${where}: ${name} does not accept bool operands`);
+      }
+      return spec.compare ? "bool" : dt;
+    },
+    reference(args, _kw, out) {
+      const [a, b] = [args[0], args[1]] as (number | boolean | RefTensor)[];
+      const ops = [a, b].map((x) => (typeof x === "object" ? x : Number(x)));
+      const dt = operandDType(ops, name);
+      return zipWith(ops, out!.shape, out!.dtype, dt, (v) => spec.fn(v[0], v[1], dt));
+    },
+  };
+}
+
+/** Apply `fn` to broadcast operands element by element; literals are cast to `dt` first. */
+function zipWith(
+  ops: (number | RefTensor)[],
+  shape: number[],
+  outDType: DType,
+  dt: DType,
+  fn: (v: number[]) => number,
+): RefTensor {
+  const n = shape.reduce((p, s) => p * s, 1);
+  const datas = ops.map((o) => (typeof o === "number" ? null : broadcastTo(o, shape)));
+  const consts = ops.map((o) => (typeof o === "number" ? castScalar(o, dt) : 0));
+  const v = new Array<number>(ops.length);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < ops.length; k++) v[k] = datas[k] ? datas[k]![i] : consts[k];
+    out[i] = fn(v);
+  }
+  return newRef(shape.slice(), outDType, out);
+}
+
+const where: OpDef = {
+  name: "where",
+  kind: "pointwise",
+  signature: "where(cond, a, b): cond ? a : b, broadcast; a and b tensors or numbers",
+  minArgs: 3,
+  maxArgs: 3,
+  kwargs: {},
+  shape(args, _kw, w) {
+    const c = tensorAt(args, 0, "cond", w);
+    const s = broadcastShapes(c.shape, shapeOf(operandAt(args, 1, "a", w)), w);
+    return broadcastShapes(s, shapeOf(operandAt(args, 2, "b", w)), w);
+  },
+  dtype(args, _kw, w) {
+    const c = tensorAt(args, 0, "cond", w);
+    if (c.dtype !== "bool") {
+      throw new DTypeError(`${w}: cond must be bool, got ${c.dtype}`);
+    }
+    const a = operandAt(args, 1, "a", w);
+    const b = operandAt(args, 2, "b", w);
+    // Two literals: f32, as torch.where(c, 1.0, 0.0) gives the default float dtype.
+    return typeof a === "number" && typeof b === "number" ? "f32" : operandDType([a, b], w);
+  },
+  reference(args, _kw, out) {
+    const ops = args.map((x) => (typeof x === "object" ? x : Number(x))) as (
+      | number
+      | RefTensor
+    )[];
+    return zipWith(ops, out!.shape, out!.dtype, out!.dtype, (v) => (v[0] ? v[1] : v[2]));
+  },
+};
+
+const cast: OpDef = {
+  name: "cast",
+  kind: "pointwise",
+  signature: "cast(x, dtype)",
+  minArgs: 1,
+  maxArgs: 1,
+  kwargs: { dtype: REQUIRED },
+  shape: (args, _kw, w) => tensorAt(args, 0, "x", w).shape.slice(),
+  dtype: (args, kw, w) => (tensorAt(args, 0, "x", w), kwDType(kw, "dtype", w)),
+  reference(args: RefArg[], _kw, out) {
+    const x = refAt(args, 0);
+    return newRef(x.shape.slice(), out!.dtype, x.data.slice());
+  },
+};
+
+export const ELEMENTWISE_OPS: OpDef[] = [
+  ...UNARY_NAMES.map((n) => unaryOp(n, () => UNARY[n][0], UNARY[n][1])),
+  gelu,
+  ...BINARY_NAMES.map((n) => binaryOp(n, BINARY[n])),
+  where,
+  cast,
+];

@@ -1,0 +1,28 @@
+// webgpu-inductor public API. The init layer runs first, for its side effects (vLLM's
+// env_override.py analogue): config from the environment, lazy probing, compile threads,
+// version-gated patches.
+import "./env_override.ts";
+
+export { config, Config, SCHEMA } from "./config.ts";
+export type { ConfigEntry, KnobSpec, Source } from "./config.ts";
+export { PORTED_FROM, VERSION } from "./version.ts";
+export { appliedPatches } from "./patches/index.ts";
+export type { PatchReport } from "./patches/index.ts";
+export { getDevice, isAvailable } from "./runtime/device.ts";
+export type { DeviceHandle } from "./runtime/device.ts";
+export { getRawStream, Stream, StreamEvent } from "./runtime/stream.ts";
+export { liveBuffers } from "./runtime/buffers.ts";
+export { ops, trace, TensorProxy } from "./fx/tracer.ts";
+export type { InputSpec } from "./fx/tracer.ts";
+export { Graph, Node } from "./fx/graph.ts";
+export type { TensorMeta } from "./fx/graph.ts";
+export { graphFromJSON, graphToJSON } from "./fx/json.ts";
+export { listOps } from "./fx/registry.ts";
+export { registerCustomOp } from "./fx/custom_ops.ts";
+export type { CustomOpSpec } from "./fx/custom_ops.ts";
+export { interpret } from "./reference/interpreter.ts";
+export { compile, CompiledGraph } from "./compile.ts";
+export type { CompileMode, CompileOptions, CompileStats } from "./compile.ts";
+export * from "./errors.ts";
+export { DTYPES } from "./dtype.ts";
+export type { DType, TypedArray } from "./dtype.ts";
