@@ -14,7 +14,13 @@ import { scheduleEager, type SchedulerNode } from "./inductor/scheduler.ts";
 import { buildProgram, printProgram, type Program } from "./inductor/wrapper.ts";
 import type { RefTensor } from "./reference/tensor.ts";
 import { getDevice } from "./runtime/device.ts";
-import { type ExecProgram, type ExecStep, Executor, type HostIO, type RunOptions } from "./runtime/executor.ts";
+import {
+  type ExecProgram,
+  type ExecStep,
+  Executor,
+  type HostIO,
+  type RunOptions,
+} from "./runtime/executor.ts";
 
 export type CompileMode = "default" | "eager";
 
@@ -115,7 +121,9 @@ export class CompiledGraph {
       const n = numel(s.shape);
       if (a.length !== n) {
         throw new InputError(
-          `input ${i} ('${s.name}') of shape ${shapeStr(s.shape)} needs ${n} elements, got ${a.length}`,
+          `input ${i} ('${s.name}') of shape ${
+            shapeStr(s.shape)
+          } needs ${n} elements, got ${a.length}`,
         );
       }
     });
@@ -163,7 +171,13 @@ export class CompiledGraph {
 }
 
 function arrayName(d: DType): string {
-  return { f32: "Float32Array", f16: "Float16Array", i32: "Int32Array", u32: "Uint32Array", bool: "Uint8Array" }[d];
+  return {
+    f32: "Float32Array",
+    f16: "Float16Array",
+    i32: "Int32Array",
+    u32: "Uint32Array",
+    bool: "Uint8Array",
+  }[d];
 }
 
 /** A custom op run on the host: its `js` implementation on typed arrays, or else its float64
@@ -188,15 +202,25 @@ function hostStep(buf: IRBuffer, p: Program): ExecStep {
       const dtypeOf = (n: string) => p.storages.find((s) => s.name === storage(n))!.dtype;
       let result: TypedArray | RefTensor | null | void;
       if (op.js) {
-        const args = d.args.map((a) => a && typeof a === "object" && "buf" in a ? tensors.get((a as { buf: string }).buf)! : a);
-        result = (op.js as (args: unknown[], kw: Record<string, unknown>) => TypedArray | null | void)(args, d.kwargs);
+        const args = d.args.map((a) =>
+          a && typeof a === "object" && "buf" in a ? tensors.get((a as { buf: string }).buf)! : a
+        );
+        result =
+          (op.js as (args: unknown[], kw: Record<string, unknown>) => TypedArray | null | void)(
+            args,
+            d.kwargs,
+          );
         for (const n of d.mutated) io.write(storage(n), tensors.get(n)!);
       } else {
         const refs = new Map<string, RefTensor>();
         const args = d.args.map((a) => {
           if (!(a && typeof a === "object" && "buf" in a)) return a;
           const n = (a as { buf: string }).buf;
-          const r: RefTensor = { shape: shapeOf(n), dtype: dtypeOf(n), data: Float64Array.from(tensors.get(n)!, Number) };
+          const r: RefTensor = {
+            shape: shapeOf(n),
+            dtype: dtypeOf(n),
+            data: Float64Array.from(tensors.get(n)!, Number),
+          };
           refs.set(n, r);
           return r;
         });
@@ -204,23 +228,38 @@ function hostStep(buf: IRBuffer, p: Program): ExecStep {
         for (const n of d.mutated) io.write(storage(n), toTyped(refs.get(n)!));
       }
       if (buf.layout === "fixed" && result) {
-        io.write(storage(buf.name), "data" in result && !(ArrayBuffer.isView(result)) ? toTyped({ ...result, dtype: buf.dtype }) : result as TypedArray);
+        io.write(
+          storage(buf.name),
+          "data" in result && !(ArrayBuffer.isView(result))
+            ? toTyped({ ...result, dtype: buf.dtype })
+            : result as TypedArray,
+        );
       }
     },
   };
 }
 
 function toTyped(r: RefTensor): TypedArray {
-  const ctor = { f32: Float32Array, f16: Float16Array, i32: Int32Array, u32: Uint32Array, bool: Uint8Array }[r.dtype];
+  const ctor = {
+    f32: Float32Array,
+    f16: Float16Array,
+    i32: Int32Array,
+    u32: Uint32Array,
+    bool: Uint8Array,
+  }[r.dtype];
   const out = new ctor(r.data.length);
-  for (let i = 0; i < r.data.length; i++) out[i] = r.dtype === "bool" ? (r.data[i] ? 1 : 0) : r.data[i];
+  for (let i = 0; i < r.data.length; i++) {
+    out[i] = r.dtype === "bool" ? (r.data[i] ? 1 : 0) : r.data[i];
+  }
   return out;
 }
 
 /** Compile a traced function (with `options.inputs`) or a Graph. */
 export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}): CompiledGraph {
   const build = () => {
-    const graph = typeof fnOrGraph === "function" ? trace(fnOrGraph, requireInputs(options)) : fnOrGraph;
+    const graph = typeof fnOrGraph === "function"
+      ? trace(fnOrGraph, requireInputs(options))
+      : fnOrGraph;
     validateGraph(graph);
     const mode = options.mode ?? "default";
     const lowered = lowerGraph(graph, { mode: mode === "eager" ? "eager" : "fused" });
@@ -233,7 +272,9 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
 
 function requireInputs(o: CompileOptions): InputSpec[] {
   if (!o.inputs) {
-    throw new InputError("compile(fn, options): options.inputs (one {shape, dtype} per argument) is required to trace a function");
+    throw new InputError(
+      "compile(fn, options): options.inputs (one {shape, dtype} per argument) is required to trace a function",
+    );
   }
   return o.inputs;
 }

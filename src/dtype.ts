@@ -14,7 +14,9 @@ export function isDType(x: unknown): x is DType {
 
 export function checkDType(x: unknown, where: string): DType {
   if (!isDType(x)) {
-    throw new DTypeError(`${where}: unknown dtype ${JSON.stringify(x)}; expected one of ${DTYPES.join(", ")}`);
+    throw new DTypeError(
+      `${where}: unknown dtype ${JSON.stringify(x)}; expected one of ${DTYPES.join(", ")}`,
+    );
   }
   return x;
 }

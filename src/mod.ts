@@ -3,7 +3,7 @@
 // version-gated patches.
 import "./env_override.ts";
 
-export { config, Config, SCHEMA } from "./config.ts";
+export { Config, config, SCHEMA } from "./config.ts";
 export type { ConfigEntry, KnobSpec, Source } from "./config.ts";
 export { PORTED_FROM, VERSION } from "./version.ts";
 export { appliedPatches } from "./patches/index.ts";
@@ -12,7 +12,7 @@ export { getDevice, isAvailable } from "./runtime/device.ts";
 export type { DeviceHandle } from "./runtime/device.ts";
 export { getRawStream, Stream, StreamEvent } from "./runtime/stream.ts";
 export { liveBuffers } from "./runtime/buffers.ts";
-export { ops, trace, TensorProxy } from "./fx/tracer.ts";
+export { ops, TensorProxy, trace } from "./fx/tracer.ts";
 export type { InputSpec } from "./fx/tracer.ts";
 export { Graph, Node } from "./fx/graph.ts";
 export type { TensorMeta } from "./fx/graph.ts";

@@ -32,7 +32,9 @@ export function randomArray(
   const a = typedArrayFor(dtype, n);
   for (let i = 0; i < n; i++) {
     const u = lo + (hi - lo) * r();
-    a[i] = dtype === "bool" ? (r() < 0.5 ? 1 : 0) : dtype === "i32" || dtype === "u32"
+    a[i] = dtype === "bool"
+      ? (r() < 0.5 ? 1 : 0)
+      : dtype === "i32" || dtype === "u32"
       ? Math.floor(dtype === "u32" ? Math.abs(u) : u)
       : u;
   }

@@ -6,16 +6,7 @@ import { contiguousStrides, type DType, isFloat, numel, shapeStr } from "../dtyp
 import { UnsupportedOpError } from "../errors.ts";
 import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { getOp } from "../fx/registry.ts";
-import {
-  iadd,
-  iconst,
-  iind,
-  type IndexExpr,
-  imul,
-  ivar,
-  ravel,
-  unravel,
-} from "./index_expr.ts";
+import { iadd, iconst, iind, imul, type IndexExpr, ivar, ravel, unravel } from "./index_expr.ts";
 import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
 import {
   type BinaryOp,
@@ -220,7 +211,7 @@ export class GraphLowering {
   }
 
   /** A tensor or number operand as a loader broadcast to `shape`. */
-  operand(a: Arg, shape: number[], dtype: DType, where: string): (idx: IndexExpr[]) => VExpr {
+  operand(a: Arg, dtype: DType, where: string): (idx: IndexExpr[]) => VExpr {
     if (typeof a === "number" || typeof a === "boolean") {
       const c = vconst(Number(a), dtype);
       return () => c;
@@ -238,7 +229,9 @@ export class GraphLowering {
     if (t in UNARY || t === "gelu") {
       const x = arg(0);
       const cdt = m!.dtype;
-      const op: UnaryOp = t === "gelu" ? (kw.approximate === "tanh" ? "gelu_tanh" : "gelu") : UNARY[t];
+      const op: UnaryOp = t === "gelu"
+        ? (kw.approximate === "tanh" ? "gelu_tanh" : "gelu")
+        : UNARY[t];
       return { shape: m!.shape, dtype: cdt, load: (idx) => vun(op, vcast(x.load(idx), cdt)) };
     }
     if (t in BINARY) {
@@ -246,8 +239,8 @@ export class GraphLowering {
       const cmp = t === "eq" || t === "lt" || t === "gt";
       // comparisons compute in the promoted operand dtype, then yield bool
       const cdt = cmp ? this.promoteArgs(node.args.slice(0, 2)) : out.dtype;
-      const a = this.operand(node.args[0], out.shape, cdt, where);
-      const b = this.operand(node.args[1], out.shape, cdt, where);
+      const a = this.operand(node.args[0], cdt, where);
+      const b = this.operand(node.args[1], cdt, where);
       return {
         shape: out.shape,
         dtype: out.dtype,
@@ -256,9 +249,9 @@ export class GraphLowering {
     }
     if (t === "where") {
       const out = m!;
-      const c = this.operand(node.args[0], out.shape, "bool", where);
-      const a = this.operand(node.args[1], out.shape, out.dtype, where);
-      const b = this.operand(node.args[2], out.shape, out.dtype, where);
+      const c = this.operand(node.args[0], "bool", where);
+      const a = this.operand(node.args[1], out.dtype, where);
+      const b = this.operand(node.args[2], out.dtype, where);
       return {
         shape: out.shape,
         dtype: out.dtype,
@@ -279,7 +272,11 @@ export class GraphLowering {
       if (t === "mean") {
         const n = dims.reduce((p, d) => p * x.shape[d], 1);
         const s = r;
-        r = { ...s, buffer: undefined, load: (idx) => vbin("div", s.load(idx), vconst(n, acc), acc) };
+        r = {
+          ...s,
+          buffer: undefined,
+          load: (idx) => vbin("div", s.load(idx), vconst(n, acc), acc),
+        };
       }
       if (r.dtype !== m!.dtype) {
         const s = r;
@@ -296,7 +293,8 @@ export class GraphLowering {
       const e: TBox = { shape: x.shape, dtype: "f32", load: (idx) => vun("exp", shifted(idx)) };
       const s = this.keep(this.reduce(e, [d], "sum", "f32"), x.shape, [d]);
       const load = t === "softmax"
-        ? (idx: IndexExpr[]) => vbin("div", e.load(idx), s.load(broadcastIndex(idx, s.shape)), "f32")
+        ? (idx: IndexExpr[]) =>
+          vbin("div", e.load(idx), s.load(broadcastIndex(idx, s.shape)), "f32")
         : (idx: IndexExpr[]) =>
           vbin("sub", shifted(idx), vun("log", s.load(broadcastIndex(idx, s.shape))), "f32");
       return { shape: x.shape, dtype: m!.dtype, load: (idx) => vcast(load(idx), m!.dtype) };
@@ -328,7 +326,11 @@ export class GraphLowering {
     }
     if (t === "expand") {
       const x = arg(0);
-      return { shape: m!.shape, dtype: x.dtype, load: (idx) => x.load(broadcastIndex(idx, x.shape)) };
+      return {
+        shape: m!.shape,
+        dtype: x.dtype,
+        load: (idx) => x.load(broadcastIndex(idx, x.shape)),
+      };
     }
     if (t === "slice") {
       const x = arg(0);
@@ -341,7 +343,8 @@ export class GraphLowering {
       return {
         shape: m!.shape,
         dtype: x.dtype,
-        load: (idx) => x.load(idx.map((e, i) => (i === d ? iadd(imul(e, step), iconst(start)) : e))),
+        load: (idx) =>
+          x.load(idx.map((e, i) => (i === d ? iadd(imul(e, step), iconst(start)) : e))),
       };
     }
     if (t === "squeeze" || t === "unsqueeze") return this.reshapeBox(arg(0), m!.shape);
@@ -450,9 +453,9 @@ export class GraphLowering {
     const dims = ns.map((_, i) => rank - ns.length + i);
     const n = numel(ns);
     const eps = Number(kw.eps ?? (node.target === "layer_norm" ? 1e-5 : 1e-6));
-    const w = node.args[1] ? this.operand(node.args[1], x.shape, "f32", where) : null;
+    const w = node.args[1] ? this.operand(node.args[1], "f32", where) : null;
     const bias = node.target === "layer_norm" && node.args[2]
-      ? this.operand(node.args[2], x.shape, "f32", where)
+      ? this.operand(node.args[2], "f32", where)
       : null;
     const c = (v: number) => vconst(v, "f32");
     let centered: (idx: IndexExpr[]) => VExpr;
@@ -460,7 +463,12 @@ export class GraphLowering {
     if (node.target === "layer_norm") {
       const mean = this.keep(this.reduce(x, dims, "sum", "f32"), x.shape, dims);
       centered = (idx) =>
-        vbin("sub", x.load(idx), vbin("div", mean.load(broadcastIndex(idx, mean.shape)), c(n), "f32"), "f32");
+        vbin(
+          "sub",
+          x.load(idx),
+          vbin("div", mean.load(broadcastIndex(idx, mean.shape)), c(n), "f32"),
+          "f32",
+        );
       const sq: TBox = {
         shape: x.shape,
         dtype: "f32",
@@ -483,7 +491,12 @@ export class GraphLowering {
       load: (idx) => {
         const inv = vun(
           "rsqrt",
-          vbin("add", vbin("div", meanSq.load(broadcastIndex(idx, meanSq.shape)), c(n), "f32"), c(eps), "f32"),
+          vbin(
+            "add",
+            vbin("div", meanSq.load(broadcastIndex(idx, meanSq.shape)), c(n), "f32"),
+            c(eps),
+            "f32",
+          ),
         );
         let y = vbin("mul", centered(idx), inv, "f32");
         if (w) y = vbin("mul", y, w(idx), "f32");
@@ -598,7 +611,7 @@ export class GraphLowering {
         `${where}: copy_ into a view or an unrealized value is not supported; copy into a buffer`,
       );
     }
-    const src = this.operand(node.args[1], dst.shape, dst.dtype, where);
+    const src = this.operand(node.args[1], dst.dtype, where);
     this.addBuffer({
       shape: [...dst.shape],
       dtype: dst.dtype,

@@ -66,9 +66,13 @@ export function sameFrame(group: IRBuffer[], b: IRBuffer): boolean {
   const red = group.find((m) => m.def.kind === "reduction")?.def as ReductionDef | undefined;
   const d = b.def;
   if (d.kind === "reduction") {
-    if (red) return red.spaceShape.join() === d.spaceShape.join() && red.space.join() === d.space.join();
+    if (red) {
+      return red.spaceShape.join() === d.spaceShape.join() && red.space.join() === d.space.join();
+    }
     // a reduction joins a pointwise group whose members all live in its source space
-    return group.every((m) => m.def.kind === "pointwise" && m.def.ranges.join() === d.spaceShape.join());
+    return group.every((m) =>
+      m.def.kind === "pointwise" && m.def.ranges.join() === d.spaceShape.join()
+    );
   }
   if (d.kind !== "pointwise") return false;
   if (red) {

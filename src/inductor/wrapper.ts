@@ -45,7 +45,9 @@ export function storedMembers(g: LoweredGraph, nodes: SchedulerNode[]): Set<stri
   const stored = new Set<string>(g.outputs);
   for (const n of nodes) {
     for (const m of n.members) {
-      if (m.target || (m.def.kind !== "pointwise" && m.def.kind !== "reduction")) stored.add(m.name);
+      if (m.target || (m.def.kind !== "pointwise" && m.def.kind !== "reduction")) {
+        stored.add(m.name);
+      }
       for (const r of readsOf(m)) {
         if (groupOf.get(r) !== n) stored.add(r);
       }
@@ -107,7 +109,9 @@ export function printProgram(p: Program): string {
         out.push(`    ${l.buf} = empty(${shapeStr(l.shape)}, ${l.dtype})`);
         break;
       case "kernel": {
-        const args = l.spec.bindings.map((b) => (b.access === "read" ? b.storage : `${b.storage}!`));
+        const args = l.spec.bindings.map((
+          b,
+        ) => (b.access === "read" ? b.storage : `${b.storage}!`));
         out.push(`    ${l.spec.name}(${args.join(", ")})  # grid ${shapeStr(l.spec.workgroups)}`);
         break;
       }
@@ -115,7 +119,9 @@ export function printProgram(p: Program): string {
         const d = l.buf.def;
         if (d.kind === "fallback") {
           const args = d.args.map((a) =>
-            a && typeof a === "object" && "buf" in a ? (a as { buf: string }).buf : JSON.stringify(a)
+            a && typeof a === "object" && "buf" in a
+              ? (a as { buf: string }).buf
+              : JSON.stringify(a)
           );
           const lhs = l.buf.layout === "none" ? "" : `${l.buf.name} = `;
           out.push(`    ${lhs}${d.op}(${args.join(", ")})  # ${l.node.name}`);

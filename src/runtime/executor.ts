@@ -111,8 +111,15 @@ export class Executor {
     if (opts.poison) {
       for (const s of this.program.storages) {
         if (this.program.inputs.includes(s.name)) continue;
-        const fill = new (s.dtype === "f32" ? Float32Array : s.dtype === "f16" ? Float16Array
-          : s.dtype === "i32" ? Int32Array : s.dtype === "u32" ? Uint32Array : Uint8Array)(s.numel);
+        const fill = new (s.dtype === "f32"
+          ? Float32Array
+          : s.dtype === "f16"
+          ? Float16Array
+          : s.dtype === "i32"
+          ? Int32Array
+          : s.dtype === "u32"
+          ? Uint32Array
+          : Uint8Array)(s.numel);
         fill.fill(POISON[s.dtype]);
         writeBuffer(h, this.#buffer(s.name, "poison"), fill, s.dtype);
       }
@@ -123,7 +130,8 @@ export class Executor {
         const s = this.#spec(name);
         return await download(h, this.#buffer(name, "host read"), s.dtype, s.numel);
       },
-      write: (name, data) => writeBuffer(h, this.#buffer(name, "host write"), data, this.#spec(name).dtype),
+      write: (name, data) =>
+        writeBuffer(h, this.#buffer(name, "host write"), data, this.#spec(name).dtype),
     };
     for (let i = 0; i < this.program.steps.length; i++) {
       const st = this.program.steps[i];

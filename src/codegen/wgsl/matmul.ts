@@ -94,14 +94,22 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
 
   const inner: string[] = [];
   for (let kk = 0; kk < tileK; kk++) {
-    for (let i = 0; i < threadM; i++) inner.push(`let a${i}_${kk} = tileA[(tr * ${threadM}u + ${i}u) * ${tileK}u + ${kk}u];`);
-    for (let j = 0; j < threadN; j++) inner.push(`let b${j}_${kk} = tileB[${kk}u * ${tileN}u + tc * ${threadN}u + ${j}u];`);
     for (let i = 0; i < threadM; i++) {
-      for (let j = 0; j < threadN; j++) inner.push(`acc${i}_${j} = fma(a${i}_${kk}, b${j}_${kk}, acc${i}_${j});`);
+      inner.push(`let a${i}_${kk} = tileA[(tr * ${threadM}u + ${i}u) * ${tileK}u + ${kk}u];`);
+    }
+    for (let j = 0; j < threadN; j++) {
+      inner.push(`let b${j}_${kk} = tileB[${kk}u * ${tileN}u + tc * ${threadN}u + ${j}u];`);
+    }
+    for (let i = 0; i < threadM; i++) {
+      for (let j = 0; j < threadN; j++) {
+        inner.push(`acc${i}_${j} = fma(a${i}_${kk}, b${j}_${kk}, acc${i}_${j});`);
+      }
     }
   }
   const accDecl: string[] = [];
-  for (let i = 0; i < threadM; i++) for (let j = 0; j < threadN; j++) accDecl.push(`var acc${i}_${j} = 0.0;`);
+  for (let i = 0; i < threadM; i++) {
+    for (let j = 0; j < threadN; j++) accDecl.push(`var acc${i}_${j} = 0.0;`);
+  }
 
   const epi: string[] = [];
   for (let i = 0; i < threadM; i++) {
@@ -109,10 +117,18 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
       const s = new Scope(ctx, null, new Map([["acc", `acc${i}_${j}`]]), top.counter, top.helpers);
       const mVar = ivar("om", d.m), nVar = ivar("on", d.n);
       const v = s.value(ctx.body(d.epilogue, vmap(mVar, nVar, null)));
-      epi.push(`{`, `  let om = row0 + tr * ${threadM}u + ${i}u;`, `  let on = col0 + tc * ${threadN}u + ${j}u;`);
+      epi.push(
+        `{`,
+        `  let om = row0 + tr * ${threadM}u + ${i}u;`,
+        `  let on = col0 + tc * ${threadN}u + ${j}u;`,
+      );
       epi.push(`  if (om < ${d.m}u && on < ${d.n}u) {`);
       epi.push(...s.lines.map((l) => "    " + l));
-      epi.push(`    ${ctx.storeIdent(mm)}[b * ${d.m * d.n}u + om * ${d.n}u + on] = ${storeValue(v, d.epilogue.dtype, mm.dtype)};`);
+      epi.push(
+        `    ${ctx.storeIdent(mm)}[b * ${d.m * d.n}u + om * ${d.n}u + on] = ${
+          storeValue(v, d.epilogue.dtype, mm.dtype)
+        };`,
+      );
       epi.push(`  }`, `}`);
     }
   }

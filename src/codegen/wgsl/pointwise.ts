@@ -34,7 +34,9 @@ export function genPointwise(g: GroupInput): KernelSpec {
     const vars = varsViaFlat(kIdx, shape, m.def.ranges);
     const v = scope.value(ctx.body(m.def.body, vars));
     const flat = KernelContext.flat(shape, kIdx);
-    scope.emit(`${ctx.storeIdent(m)}[${scope.index(flat)}] = ${storeValue(v, m.def.body.dtype, m.dtype)};`);
+    scope.emit(
+      `${ctx.storeIdent(m)}[${scope.index(flat)}] = ${storeValue(v, m.def.body.dtype, m.dtype)};`,
+    );
     stored.push(m.name);
   }
   const wg = POINTWISE_WORKGROUP;

@@ -21,9 +21,17 @@ function identity(rtype: ReductionType, d: DType): string {
       return literal(0, d);
     case "max":
     case "argmax":
-      return d === "u32" ? "0u" : d === "i32" ? "i32(-2147483647 - 1)" : "bitcast<f32>(0xff800000u)";
+      return d === "u32"
+        ? "0u"
+        : d === "i32"
+        ? "i32(-2147483647 - 1)"
+        : "bitcast<f32>(0xff800000u)";
     case "min":
-      return d === "u32" ? "0xffffffffu" : d === "i32" ? "i32(2147483647)" : "bitcast<f32>(0x7f800000u)";
+      return d === "u32"
+        ? "0xffffffffu"
+        : d === "i32"
+        ? "i32(2147483647)"
+        : "bitcast<f32>(0x7f800000u)";
   }
 }
 
@@ -66,7 +74,9 @@ export function genReduction(g: GroupInput): KernelSpec {
   const rowKey = ravel(xIdx, contiguousStrides(red.ranges)).key;
   // kernel-frame index of each source-space dim
   const spaceIdx = new Map<string, IndexExpr>();
-  red.space.forEach((name, d) => spaceIdx.set(name, red.spaceShape[d] === 1 ? iconst(0) : ivar(name, red.spaceShape[d])));
+  red.space.forEach((name, d) =>
+    spaceIdx.set(name, red.spaceShape[d] === 1 ? iconst(0) : ivar(name, red.spaceShape[d]))
+  );
 
   const top = new Scope(ctx);
   const body: string[] = [];
@@ -127,7 +137,11 @@ export function genReduction(g: GroupInput): KernelSpec {
                 `if (ov > ${sh}[lid] || (ov == ${sh}[lid] && oi < ${sh}i[lid])) { ${sh}[lid] = ov; ${sh}i[lid] = oi; } }`,
             );
           } else {
-            body.push(`if (lid < ${s}u) { ${sh}[lid] = ${combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`)}; }`);
+            body.push(
+              `if (lid < ${s}u) { ${sh}[lid] = ${
+                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`)
+              }; }`,
+            );
           }
           body.push(`workgroupBarrier();`);
         }
@@ -143,7 +157,11 @@ export function genReduction(g: GroupInput): KernelSpec {
       top.regs.set(result, result);
       if (g.stores.has(m.name)) {
         const st = serial ? "" : "if (lid == 0u) ";
-        body.push(`${st}{ ${ctx.storeIdent(m)}[${top.index(ravel(xIdx, contiguousStrides(red.ranges)))}] = ${storeValue(result, m.dtype, m.dtype)}; }`);
+        body.push(
+          `${st}{ ${ctx.storeIdent(m)}[${
+            top.index(ravel(xIdx, contiguousStrides(red.ranges)))
+          }] = ${storeValue(result, m.dtype, m.dtype)}; }`,
+        );
         stored.push(m.name);
       }
       phase++;

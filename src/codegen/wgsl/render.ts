@@ -18,7 +18,9 @@ export function literal(v: number, d: DType): string {
       if (v === Infinity) return "bitcast<f32>(0x7f800000u)";
       if (v === -Infinity) return "bitcast<f32>(0xff800000u)";
       const f = Math.fround(v);
-      if (!Number.isFinite(f)) return f > 0 ? "bitcast<f32>(0x7f800000u)" : "bitcast<f32>(0xff800000u)";
+      if (!Number.isFinite(f)) {
+        return f > 0 ? "bitcast<f32>(0x7f800000u)" : "bitcast<f32>(0xff800000u)";
+      }
       const s = String(f);
       return /[.eE]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
     }
