@@ -54,7 +54,9 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
     throw bad("name must look like 'namespace::op'");
   }
   if (!Array.isArray(spec.args) || !spec.args.every((a) => ARG.test(a))) {
-    throw bad(`args must be identifiers, optionally ending in '!', got ${JSON.stringify(spec.args)}`);
+    throw bad(
+      `args must be identifiers, optionally ending in '!', got ${JSON.stringify(spec.args)}`,
+    );
   }
   const argNames = spec.args.map((a) => a.replace(/!$/, ""));
   if (new Set(argNames).size !== argNames.length) throw bad("duplicate arg names");

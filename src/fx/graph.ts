@@ -50,7 +50,9 @@ export function formatArg(a: Arg): string {
   if (a instanceof Node) return `%${a.name}`;
   if (Array.isArray(a)) return `[${a.map(formatArg).join(", ")}]`;
   // JSON.stringify would print Infinity and NaN as null.
-  if (typeof a === "number" && !Number.isFinite(a)) return Number.isNaN(a) ? "nan" : a > 0 ? "inf" : "-inf";
+  if (typeof a === "number" && !Number.isFinite(a)) {
+    return Number.isNaN(a) ? "nan" : a > 0 ? "inf" : "-inf";
+  }
   return JSON.stringify(a);
 }
 
@@ -112,7 +114,13 @@ export class Graph {
 
   /** Append a call without checking it against the op registry (see `fx/builder.ts`'s
    * `callOp`, which infers meta and validates). */
-  rawCall(target: string, args: Arg[], kwargs: Kwargs, meta: TensorMeta | null, name?: string): Node {
+  rawCall(
+    target: string,
+    args: Arg[],
+    kwargs: Kwargs,
+    meta: TensorMeta | null,
+    name?: string,
+  ): Node {
     const base = name ?? target.replace(/^.*::/, "").replace(/\..*$/, "");
     return this.#add(
       new Node(this, name ?? this.uniqueName(base), "call_function", target, args, kwargs, meta),

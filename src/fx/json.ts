@@ -4,7 +4,15 @@
 import { type DType, isDType, shapeStr } from "../dtype.ts";
 import { GraphError } from "../errors.ts";
 import { callOp } from "./builder.ts";
-import { type Arg, Graph, installGraphCodec, type Kwargs, Node, type NodeKind, type TensorMeta } from "./graph.ts";
+import {
+  type Arg,
+  Graph,
+  installGraphCodec,
+  type Kwargs,
+  Node,
+  type NodeKind,
+  type TensorMeta,
+} from "./graph.ts";
 
 export const GRAPH_FORMAT = "webgpu-inductor.graph";
 export const GRAPH_VERSION = 1;
@@ -57,7 +65,12 @@ export function graphToJSON(graph: Graph): GraphJSON {
   return { format: GRAPH_FORMAT, version: GRAPH_VERSION, nodes };
 }
 
-const SPECIAL: Record<SpecialFloat, number> = { inf: Infinity, "-inf": -Infinity, nan: NaN, "-0": -0 };
+const SPECIAL: Record<SpecialFloat, number> = {
+  inf: Infinity,
+  "-inf": -Infinity,
+  nan: NaN,
+  "-0": -0,
+};
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const isObj = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
@@ -125,7 +138,9 @@ function checkStructure(nodes: Record<string, unknown>[]): void {
     for (const d of ds) {
       if (index.get(d)! >= i) {
         throw new GraphError(
-          `node '${nodes[i].name}' uses '${d}', which comes later; nodes must be in topological order`,
+          `node '${
+            nodes[i].name
+          }' uses '${d}', which comes later; nodes must be in topological order`,
         );
       }
     }
@@ -179,7 +194,9 @@ export function graphFromJSON(json: unknown): Graph {
   }
   if (!isObj(j) || j.format !== GRAPH_FORMAT) {
     throw new GraphError(
-      `not a graph: format is ${JSON.stringify(isObj(j) ? j.format : j)}, expected "${GRAPH_FORMAT}"`,
+      `not a graph: format is ${
+        JSON.stringify(isObj(j) ? j.format : j)
+      }, expected "${GRAPH_FORMAT}"`,
     );
   }
   if (j.version !== GRAPH_VERSION) {

@@ -101,8 +101,7 @@ export const ops = {
   where: (cond: TensorProxy, a: Operand, b: Operand) => emitT("where", [cond, a, b]),
   cast: (x: TensorProxy, dtype: DType) => emitT("cast", [x], { dtype }),
   sum: (x: TensorProxy, dim: Dims = null, keepdim = false) => emitT("sum", [x], { dim, keepdim }),
-  mean: (x: TensorProxy, dim: Dims = null, keepdim = false) =>
-    emitT("mean", [x], { dim, keepdim }),
+  mean: (x: TensorProxy, dim: Dims = null, keepdim = false) => emitT("mean", [x], { dim, keepdim }),
   /** Values only (torch's max(dim) also returns indices: use argmax). */
   max: (x: TensorProxy, dim: Dims = null, keepdim = false) => emitT("max", [x], { dim, keepdim }),
   min: (x: TensorProxy, dim: Dims = null, keepdim = false) => emitT("min", [x], { dim, keepdim }),
@@ -224,7 +223,12 @@ export class TensorProxy {
   logSoftmax(dim = -1) {
     return ops.logSoftmax(this, dim);
   }
-  layerNorm(shape: number | number[], weight?: TensorProxy | null, bias?: TensorProxy | null, eps?: number) {
+  layerNorm(
+    shape: number | number[],
+    weight?: TensorProxy | null,
+    bias?: TensorProxy | null,
+    eps?: number,
+  ) {
     return ops.layerNorm(this, shape, weight, bias, eps);
   }
   rmsNorm(shape: number | number[], weight?: TensorProxy | null, eps?: number) {
@@ -293,16 +297,22 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function checkSpecs(specs: unknown): InputSpec[] {
   if (!Array.isArray(specs)) {
-    throw new GraphError(`trace: specs must be a list of {shape, dtype?, name?}, got ${typeof specs}`);
+    throw new GraphError(
+      `trace: specs must be a list of {shape, dtype?, name?}, got ${typeof specs}`,
+    );
   }
   const names = new Set<string>();
   return specs.map((s, i) => {
     const where = `trace: input ${i}`;
-    if (typeof s !== "object" || s === null) throw new GraphError(`${where}: spec must be an object`);
+    if (typeof s !== "object" || s === null) {
+      throw new GraphError(`${where}: spec must be an object`);
+    }
     const { shape, dtype = "f32", name = `arg${i}` } = s as InputSpec;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new ShapeError(
-        `${where} ('${name}'): shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+        `${where} ('${name}'): shape must be a list of non-negative integers, got ${
+          JSON.stringify(shape)
+        }`,
       );
     }
     checkDType(dtype, `${where} ('${name}')`);
@@ -333,7 +343,9 @@ export function trace(fn: TraceFn, specs: InputSpec[]): Graph {
   const outs = result instanceof TensorProxy ? [result] : result;
   if (!Array.isArray(outs) || outs.length === 0 || !outs.every((o) => o instanceof TensorProxy)) {
     const got = result instanceof Promise ? "a Promise (fn must be synchronous)" : String(result);
-    throw new GraphError(`trace: fn must return a TensorProxy or a non-empty array of them, got ${got}`);
+    throw new GraphError(
+      `trace: fn must return a TensorProxy or a non-empty array of them, got ${got}`,
+    );
   }
   for (const o of outs as TensorProxy[]) toArg(o, t, "trace output");
   graph.output((outs as TensorProxy[]).map((o) => o.node));

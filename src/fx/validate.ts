@@ -28,7 +28,9 @@ export function validateGraph(g: Graph): void {
     else {
       const { meta } = inferCall(n.target, n.args, n.kwargs, where);
       if (metaStr(meta) !== metaStr(n.meta)) {
-        throw new GraphError(`${where}: meta is ${metaStr(n.meta)} but the op gives ${metaStr(meta)}`);
+        throw new GraphError(
+          `${where}: meta is ${metaStr(n.meta)} but the op gives ${metaStr(meta)}`,
+        );
       }
     }
     seen.add(n);
@@ -39,7 +41,9 @@ export function validateGraph(g: Graph): void {
 function checkPlaceholder(n: Node, where: string) {
   const m = n.meta;
   if (!m || !isDType(m.dtype) || !m.shape.every((s) => Number.isInteger(s) && s >= 0)) {
-    throw new GraphError(`${where}: placeholder needs meta {shape, dtype}, has ${JSON.stringify(m)}`);
+    throw new GraphError(
+      `${where}: placeholder needs meta {shape, dtype}, has ${JSON.stringify(m)}`,
+    );
   }
 }
 

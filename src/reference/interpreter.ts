@@ -5,7 +5,14 @@
 // place (copy_, custom `out!` args), the write lands in the argument's own array, so later
 // users of that node see it, and every view already taken of the same storage is recomputed.
 // Writing into a view is not supported yet.
-import { castScalar, dtypeOfArray, numel, shapeStr, type TypedArray, typedArrayFor } from "../dtype.ts";
+import {
+  castScalar,
+  dtypeOfArray,
+  numel,
+  shapeStr,
+  type TypedArray,
+  typedArrayFor,
+} from "../dtype.ts";
 import { GraphError, InputError, UnsupportedOpError } from "../errors.ts";
 import { whereOf, withWhere } from "../fx/builder.ts";
 import { type Arg, type Graph, Node } from "../fx/graph.ts";
@@ -16,7 +23,9 @@ import type { RefTensor } from "./tensor.ts";
 
 function describeInput(a: unknown): string {
   const dt = dtypeOfArray(a);
-  if (dt) return `${(a as TypedArray).constructor.name} (${dt}) of length ${(a as TypedArray).length}`;
+  if (dt) {
+    return `${(a as TypedArray).constructor.name} (${dt}) of length ${(a as TypedArray).length}`;
+  }
   return a === null || typeof a !== "object" ? String(a) : (a.constructor?.name ?? "object");
 }
 
@@ -57,13 +66,19 @@ export function interpretRef(graph: Graph, inputs: RefTensor[]): Map<Node, RefTe
   checkCount(phs.length, inputs.length);
   phs.forEach((p, i) => {
     const m = p.meta!, t = inputs[i];
-    if (!t || t.dtype !== m.dtype || !sameShape(t.shape, m.shape) || t.data.length !== numel(m.shape)) {
+    if (
+      !t || t.dtype !== m.dtype || !sameShape(t.shape, m.shape) || t.data.length !== numel(m.shape)
+    ) {
       throw new InputError(
         `input ${i} ('${p.name}'): expected ${m.dtype}${shapeStr(m.shape)}, got ` +
           (t ? `${t.dtype}${shapeStr(t.shape)} with ${t.data.length} values` : String(t)),
       );
     }
-    env.set(p, { shape: m.shape.slice(), dtype: m.dtype, data: t.data.map((v) => castScalar(v, m.dtype)) });
+    env.set(p, {
+      shape: m.shape.slice(),
+      dtype: m.dtype,
+      data: t.data.map((v) => castScalar(v, m.dtype)),
+    });
   });
   const aliases = new AliasTracker(env);
   for (const node of graph.nodes) {

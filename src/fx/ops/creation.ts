@@ -4,15 +4,7 @@
 import { numel, shapeStr } from "../../dtype.ts";
 import { GraphError, ShapeError } from "../../errors.ts";
 import type { OpDef, OpKwargs } from "../op_def.ts";
-import {
-  describe,
-  kwDType,
-  kwIntList,
-  kwOptDType,
-  newRef,
-  REQUIRED,
-  tensorAt,
-} from "./common.ts";
+import { describe, kwDType, kwIntList, kwOptDType, newRef, REQUIRED, tensorAt } from "./common.ts";
 
 function kwShape(kw: OpKwargs, where: string): number[] {
   const s = kwIntList(kw, "shape", where);
@@ -39,7 +31,11 @@ const full: OpDef = {
   shape: (_a, kw, w) => (fullValue(kw, w), kwShape(kw, w)),
   dtype: (_a, kw, w) => kwDType(kw, "dtype", w),
   reference: (_a, kw, out) =>
-    newRef(out!.shape.slice(), out!.dtype, new Float64Array(numel(out!.shape)).fill(fullValue(kw, ""))),
+    newRef(
+      out!.shape.slice(),
+      out!.dtype,
+      new Float64Array(numel(out!.shape)).fill(fullValue(kw, "")),
+    ),
 };
 
 const empty: OpDef = {

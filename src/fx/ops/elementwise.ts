@@ -9,15 +9,7 @@ import { DTypeError, GraphError } from "../../errors.ts";
 import type { RefTensor } from "../../reference/tensor.ts";
 import type { MetaArg, OpDef, OpKwargs, RefArg } from "../op_def.ts";
 import { broadcastShapes, broadcastTo } from "./broadcast.ts";
-import {
-  kwChoice,
-  kwDType,
-  newRef,
-  operandAt,
-  REQUIRED,
-  refAt,
-  tensorAt,
-} from "./common.ts";
+import { kwChoice, kwDType, newRef, operandAt, refAt, REQUIRED, tensorAt } from "./common.ts";
 import { geluErf, geluTanh, sigmoid } from "./math.ts";
 
 type Fn1 = (x: number) => number;

@@ -70,8 +70,7 @@ const matmul: OpDef = {
   minArgs: 2,
   maxArgs: 2,
   kwargs: {},
-  shape: (args, _kw, w) =>
-    matmulPlan(tensorAt(args, 0, "a", w), tensorAt(args, 1, "b", w), w).out,
+  shape: (args, _kw, w) => matmulPlan(tensorAt(args, 0, "a", w), tensorAt(args, 1, "b", w), w).out,
   dtype(args, _kw, w) {
     const a = tensorAt(args, 0, "a", w);
     checkOperands(a, tensorAt(args, 1, "b", w), w);

@@ -13,8 +13,8 @@ import {
   newRef,
   optRefAt,
   optTensorAt,
-  REQUIRED,
   refAt,
+  REQUIRED,
   requireFloat,
   requireSameDType,
   sameShape,
@@ -133,7 +133,14 @@ const layerNorm: OpDef = {
   ...normRules(["weight", "bias"]),
   reference(args, kw) {
     const n = numel(kw.normalized_shape as number[]);
-    return normRows(refAt(args, 0), n, kw.eps as number, true, optRefAt(args, 1), optRefAt(args, 2));
+    return normRows(
+      refAt(args, 0),
+      n,
+      kw.eps as number,
+      true,
+      optRefAt(args, 1),
+      optRefAt(args, 2),
+    );
   },
 };
 

@@ -5,7 +5,7 @@ import { ShapeError } from "../../errors.ts";
 import type { TensorMeta } from "../graph.ts";
 import type { OpDef, OpKwargs } from "../op_def.ts";
 import { normDim } from "./broadcast.ts";
-import { kwInt, kwIntList, kwOptInt, newRef, REQUIRED, refAt, tensorAt } from "./common.ts";
+import { kwInt, kwIntList, kwOptInt, newRef, refAt, REQUIRED, tensorAt } from "./common.ts";
 import { gather } from "./strided.ts";
 
 /** A strided window on the input, or `same` when the data order is unchanged (reshape). */
