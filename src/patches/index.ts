@@ -3,6 +3,9 @@
 // a semver range and is applied only when the upstream version we port (PORTED_FROM) satisfies
 // it. Patch modules call `registerPatch` when imported; src/env_override.ts imports them and then
 // calls `applyPatches`.
+// A full npm: specifier (not the import map's bare "semver") so that scripts importing src/mod.ts
+// from outside this repository, without our deno.json, still resolve it.
+// deno-lint-ignore no-import-prefix
 import semverUntyped from "npm:semver@7.8.6";
 import { ConfigError, InductorError } from "../errors.ts";
 
