@@ -38,8 +38,8 @@ for (const mode of ["eager", "default"] as const) {
     `${mode.padEnd(7)}  kernels ${String(st.kernels).padStart(3)}  compile ${
       tCompile.toFixed(0)
     } ms  ` +
-      `run median ${times[2].toFixed(2)} ms  intermediates ${st.allocatedBytes} B ` +
-      `(unplanned ${st.unplannedBytes} B)  max |err| ${err.toExponential(2)}`,
+      `run median ${times[2].toFixed(2)} ms  memory planned ${st.peakBytes} B ` +
+      `(all intermediates ${st.unplannedBytes} B)  max |err| ${err.toExponential(2)}`,
   );
   if (Deno.args.includes("--explain")) console.log(cg.explain());
   cg.dispose();

@@ -1,26 +1,29 @@
-// compile(): fx graph -> lowering -> scheduler -> wrapper/codegen -> CompiledGraph. Lowering,
-// scheduling and codegen run synchronously (errors surface at the call); the device and the
-// pipelines are acquired on the first run (or by `prepare()`).
+// compile(): fx graph -> GraphLowering -> Scheduler (fusion, partitions) -> WrapperCodegen
+// (program, memory plan, WGSL) -> CompiledGraph. Everything up to the program runs
+// synchronously, so graph errors surface at the call; the device, pipelines and (with
+// autotuning) tile choices are settled on the first run or by `prepare()`.
 import { config } from "./config.ts";
-import { type DType, dtypeOfArray, numel, shapeStr, type TypedArray } from "./dtype.ts";
+import { type DType, dtypeOfArray, gpuBytes, numel, shapeStr, type TypedArray } from "./dtype.ts";
 import { InputError } from "./errors.ts";
 import type { Graph } from "./fx/graph.ts";
 import { getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
+import { runAutotune } from "./inductor/autotune.ts";
+import { counters } from "./inductor/counters.ts";
 import type { IRBuffer } from "./inductor/ir.ts";
-import { type LoweredGraph, lowerGraph } from "./inductor/lowering.ts";
-import { scheduleEager, type SchedulerNode } from "./inductor/scheduler.ts";
-import { buildProgram, printProgram, type Program } from "./inductor/wrapper.ts";
+import { GraphLowering } from "./inductor/lowering.ts";
+import type { Scheduler } from "./inductor/scheduler.ts";
+import {
+  codegenProgram,
+  printProgram,
+  type Program,
+  type WrapperCodegen,
+} from "./inductor/wrapper.ts";
 import type { RefTensor } from "./reference/tensor.ts";
 import { getDevice } from "./runtime/device.ts";
-import {
-  type ExecProgram,
-  type ExecStep,
-  Executor,
-  type HostIO,
-  type RunOptions,
-} from "./runtime/executor.ts";
+import { Executor, type RunOptions } from "./runtime/executor.ts";
+import type { ExecFunction, ExecLine, ExecProgram, HostIO } from "./runtime/program.ts";
 
 export type CompileMode = "default" | "eager";
 
@@ -36,37 +39,61 @@ export interface CompileOptions {
 export interface CompileStats {
   /** Kernel launches per run. */
   kernels: number;
-  /** Host steps (opaque JS custom ops) per run. */
+  /** Host steps (custom ops on the CPU) per run. */
   hostOps: number;
-  /** Buffers the IR holds (inputs and outputs included). */
-  irBuffers: number;
-  /** Bytes allocated on the device for intermediates and outputs (inputs excluded). */
-  allocatedBytes: number;
-  /** Sum of all intermediate and output buffer sizes without any reuse. */
+  /** Partitions the scheduler made (1 when the graph is not split). */
+  partitions: number;
+  /** Partitions recorded once and replayed. */
+  replayablePartitions: number;
+  /** Bytes of device memory for intermediates and outputs after memory planning. */
+  peakBytes: number;
+  /** Bytes of every intermediate and output without any reuse. */
   unplannedBytes: number;
+  /** IR buffers (inputs and outputs included). */
+  irBuffers: number;
 }
 
 export class CompiledGraph {
   readonly stats: CompileStats;
   #executor: Promise<Executor> | null = null;
   #disposed = false;
+  #config: Record<string, unknown>;
 
   constructor(
     readonly graph: Graph,
     readonly mode: CompileMode,
-    readonly lowered: LoweredGraph,
-    readonly nodes: SchedulerNode[],
+    readonly scheduler: Scheduler,
     readonly program: Program,
+    configOverrides: Record<string, unknown> = {},
   ) {
-    const bytes = (b: IRBuffer) => numel(b.shape) * (b.dtype === "f16" ? 2 : 4);
-    const inter = program.storages.filter((b) => !program.inputs.includes(b.name));
-    this.stats = {
-      kernels: program.lines.filter((l) => l.op === "kernel").length,
-      hostOps: program.lines.filter((l) => l.op === "custom").length,
-      irBuffers: lowered.buffers.length,
-      allocatedBytes: inter.reduce((s, b) => s + bytes(b), 0),
-      unplannedBytes: inter.reduce((s, b) => s + bytes(b), 0),
+    this.#config = configOverrides;
+    const wrappers = [program.main, ...program.partitions.values()];
+    const lines = wrappers.flatMap((w) => w.lines);
+    const bytes = (name: string) => {
+      const b = scheduler.byName.get(name)!;
+      return numel(b.shape) * gpuBytes(b.dtype);
     };
+    let planned = 0, unplanned = 0;
+    for (const l of lines) {
+      if (l.op === "alloc") {
+        planned += bytes(l.buf);
+        unplanned += bytes(l.buf);
+      } else if (l.op === "reuse") unplanned += bytes(l.next);
+    }
+    this.stats = {
+      kernels: lines.filter((l) => l.op === "kernel").length,
+      hostOps: lines.filter((l) => l.op === "custom" && l.buf.layout !== "alias").length,
+      partitions: program.partitions.size ? program.partitionList.length : 1,
+      replayablePartitions: program.partitions.size,
+      peakBytes: planned,
+      unplannedBytes: unplanned,
+      irBuffers: scheduler.graph.buffers.length,
+    };
+  }
+
+  /** The scheduler nodes (kernels and custom-op steps) in order. */
+  get nodes() {
+    return this.scheduler.nodes;
   }
 
   /** Input specs taken from the graph's placeholders. */
@@ -78,8 +105,8 @@ export class CompiledGraph {
     }));
   }
 
-  /** Acquire the device, allocate buffers and compile every pipeline (the first run does it
-   * when not called). */
+  /** Acquire the device, autotune (when configured), allocate buffers and compile every
+   * pipeline; the first run does it when not called. */
   prepare(): Promise<void> {
     return this.#ensure().then(() => {});
   }
@@ -87,7 +114,13 @@ export class CompiledGraph {
   #ensure(): Promise<Executor> {
     if (this.#disposed) return Promise.reject(new InputError("this CompiledGraph was disposed"));
     if (!this.#executor) {
-      this.#executor = getDevice().then((h) => Executor.create(h, this.#execProgram()));
+      this.#executor = config.patch(this.#config, async () => {
+        const h = await getDevice();
+        await runAutotune(h, this.program);
+        const ex = await Executor.create(h, this.#execProgram());
+        counters.partitionsRecorded += ex.stats.recordedPartitions;
+        return ex;
+      });
       this.#executor.catch(() => (this.#executor = null));
     }
     return this.#executor;
@@ -137,36 +170,82 @@ export class CompiledGraph {
     ex?.then((e) => e.dispose(), () => {});
   }
 
-  /** Awaitable dispose, for tests that count live buffers right after. */
+  /** dispose(), awaiting a preparation still in flight (tests count live buffers after it). */
   async disposeAsync(): Promise<void> {
     const ex = this.#executor;
     this.dispose();
     if (ex) await ex.then((e) => e.dispose(), () => {});
   }
 
-  /** The kernels, why each boundary exists, and the program. */
+  /** Partitions, kernels (and why each boundary exists) and the memory-planned program. */
   explain(): string {
-    const out: string[] = [`mode: ${this.mode}`, `kernels: ${this.stats.kernels}`];
-    for (const n of this.nodes) {
-      out.push(`  ${n.name} [${n.kind}] ${n.members.map((m) => m.name).join(", ")} — ${n.reason}`);
+    const s = this.stats;
+    const out: string[] = [
+      `mode: ${this.mode}; kernels: ${s.kernels}; host ops: ${s.hostOps}; partitions: ` +
+      `${s.partitions} (${s.replayablePartitions} replayable); memory: ${s.peakBytes} bytes ` +
+      `planned, ${s.unplannedBytes} unplanned`,
+    ];
+    if (this.program.partitions.size) {
+      this.program.partitionList.forEach((p, i) => {
+        const names = p.nodes.map((n) => n.name).join(", ");
+        out.push(
+          `partition ${i} ${p.skip ? `[runs in call: ${p.reason}]` : "[replayed]"}: ${names}`,
+        );
+      });
     }
-    out.push("", printProgram(this.program));
+    out.push("", this.scheduler.explain(), "", printProgram(this.program));
     return out.join("\n");
   }
 
   #execProgram(): ExecProgram {
+    const functions = new Map<string, ExecFunction>();
     const p = this.program;
-    const steps: ExecStep[] = [];
-    for (const l of p.lines) {
-      if (l.op === "kernel") steps.push({ kind: "kernel", spec: l.spec });
-      else if (l.op === "custom") steps.push(hostStep(l.buf, p));
-    }
+    functions.set("call", this.#execFunction(p.main, false));
+    for (const [i, w] of p.partitions) functions.set(`partition_${i}`, this.#execFunction(w, true));
     return {
-      storages: p.storages.map((b) => ({ name: b.name, dtype: b.dtype, numel: numel(b.shape) })),
-      steps,
-      inputs: p.inputs,
-      outputs: p.outputs,
+      functions,
+      inputs: this.inputSpecs.map((s) => ({ name: s.name, dtype: s.dtype, numel: numel(s.shape) })),
     };
+  }
+
+  #execFunction(w: WrapperCodegen, replayable: boolean): ExecFunction {
+    const s = this.scheduler;
+    const info = (name: string) => {
+      const b = s.byName.get(name)!;
+      return { dtype: b.dtype, numel: numel(b.shape) };
+    };
+    const lines: ExecLine[] = [];
+    for (const l of w.lines) {
+      switch (l.op) {
+        case "alloc":
+          lines.push({ op: "alloc", name: l.buf, ...info(l.buf) });
+          break;
+        case "reuse":
+          lines.push({ op: "reuse", prev: l.prev, next: l.next, ...info(l.next) });
+          break;
+        case "free":
+          if (!l.reused) lines.push({ op: "free", name: l.buf });
+          break;
+        case "kernel":
+          lines.push({ op: "kernel", spec: l.spec });
+          break;
+        case "custom":
+          if (l.buf.layout === "alias") {
+            lines.push({ op: "alias", name: l.buf.name, of: l.buf.target!, ...info(l.buf.name) });
+          } else lines.push(hostLine(l.buf, s));
+          break;
+        case "partition":
+          lines.push({
+            op: "call",
+            fn: `partition_${l.index}`,
+            inputs: l.sig.inputs,
+            outputs: l.sig.outputs,
+            dealloc: l.sig.inputs.filter((i) => l.sig.inputDeallocation.get(i)),
+          });
+          break;
+      }
+    }
+    return { params: w.signature?.inputs ?? [], lines, returns: w.returns(), replayable };
   }
 }
 
@@ -182,57 +261,53 @@ function arrayName(d: DType): string {
 
 /** A custom op run on the host: its `js` implementation on typed arrays, or else its float64
  * reference (the CPU fallback). Mutated args and the result are written back. */
-function hostStep(buf: IRBuffer, p: Program): ExecStep {
+function hostLine(buf: IRBuffer, s: Scheduler): ExecLine {
   const d = buf.def;
-  if (d.kind !== "fallback") throw new Error("hostStep: not a fallback kernel");
+  if (d.kind !== "fallback") throw new Error("hostLine: not a fallback kernel");
   const op = getCustomOp(d.op)!;
-  const storage = (n: string) => p.storageOf.get(n)!;
+  const argName = (a: unknown) =>
+    a && typeof a === "object" && "buf" in a ? s.realName((a as { buf: string }).buf) : null;
+  const reads = d.args.map(argName).filter((n): n is string => n !== null);
   return {
-    kind: "host",
+    op: "host",
     name: d.op,
+    reads,
     run: async (io: HostIO) => {
       const tensors = new Map<string, TypedArray>();
-      for (const a of d.args) {
-        if (a && typeof a === "object" && "buf" in a) {
-          const n = (a as { buf: string }).buf;
-          tensors.set(n, await io.read(storage(n)));
-        }
-      }
-      const shapeOf = (n: string) => p.storages.find((s) => s.name === storage(n))?.shape ?? [];
-      const dtypeOf = (n: string) => p.storages.find((s) => s.name === storage(n))!.dtype;
-      let result: TypedArray | RefTensor | null | void;
+      for (const n of reads) tensors.set(n, await io.read(n));
+      const mutated = d.mutated.map(s.realName);
+      let result: unknown;
       if (op.js) {
-        const args = d.args.map((a) =>
-          a && typeof a === "object" && "buf" in a ? tensors.get((a as { buf: string }).buf)! : a
+        const args = d.args.map((a) => argName(a) ? tensors.get(argName(a)!)! : a);
+        result = (op.js as (args: unknown[], kw: Record<string, unknown>) => unknown)(
+          args,
+          d.kwargs,
         );
-        result =
-          (op.js as (args: unknown[], kw: Record<string, unknown>) => TypedArray | null | void)(
-            args,
-            d.kwargs,
-          );
-        for (const n of d.mutated) io.write(storage(n), tensors.get(n)!);
+        for (const n of mutated) io.write(n, tensors.get(n)!);
       } else {
         const refs = new Map<string, RefTensor>();
         const args = d.args.map((a) => {
-          if (!(a && typeof a === "object" && "buf" in a)) return a;
-          const n = (a as { buf: string }).buf;
+          const n = argName(a);
+          if (!n) return a;
+          const b = s.byName.get(n)!;
           const r: RefTensor = {
-            shape: shapeOf(n),
-            dtype: dtypeOf(n),
+            shape: [...b.shape],
+            dtype: b.dtype,
             data: Float64Array.from(tensors.get(n)!, Number),
           };
           refs.set(n, r);
           return r;
         });
         result = op.reference(args as never, d.kwargs, null);
-        for (const n of d.mutated) io.write(storage(n), toTyped(refs.get(n)!));
+        for (const n of mutated) io.write(n, toTyped(refs.get(n)!));
       }
       if (buf.layout === "fixed" && result) {
+        const r = result as TypedArray | RefTensor;
         io.write(
-          storage(buf.name),
-          "data" in result && !(ArrayBuffer.isView(result))
-            ? toTyped({ ...result, dtype: buf.dtype })
-            : result as TypedArray,
+          buf.name,
+          ArrayBuffer.isView(r)
+            ? r as TypedArray
+            : toTyped({ ...(r as RefTensor), dtype: buf.dtype }),
         );
       }
     },
@@ -240,14 +315,13 @@ function hostStep(buf: IRBuffer, p: Program): ExecStep {
 }
 
 function toTyped(r: RefTensor): TypedArray {
-  const ctor = {
+  const out = new ({
     f32: Float32Array,
     f16: Float16Array,
     i32: Int32Array,
     u32: Uint32Array,
     bool: Uint8Array,
-  }[r.dtype];
-  const out = new ctor(r.data.length);
+  }[r.dtype])(r.data.length);
   for (let i = 0; i < r.data.length; i++) {
     out[i] = r.dtype === "bool" ? (r.data[i] ? 1 : 0) : r.data[i];
   }
@@ -256,18 +330,22 @@ function toTyped(r: RefTensor): TypedArray {
 
 /** Compile a traced function (with `options.inputs`) or a Graph. */
 export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}): CompiledGraph {
-  const build = () => {
+  const overrides = options.config ?? {};
+  return config.patch(overrides, () => {
     const graph = typeof fnOrGraph === "function"
       ? trace(fnOrGraph, requireInputs(options))
       : fnOrGraph;
     validateGraph(graph);
     const mode = options.mode ?? "default";
-    const lowered = lowerGraph(graph, { mode: mode === "eager" ? "eager" : "fused" });
-    const nodes = scheduleEager(lowered);
-    const program = buildProgram(lowered, nodes);
-    return new CompiledGraph(graph, mode, lowered, nodes, program);
-  };
-  return options.config ? config.patch(options.config, build) : build();
+    const lowering = new GraphLowering(graph, { mode: mode === "eager" ? "eager" : "fused" });
+    lowering.run();
+    const sched = lowering.updateScheduler({ mode: mode === "eager" ? "eager" : "fused" });
+    const program = codegenProgram(sched);
+    counters.graphsCompiled++;
+    counters.partitions += program.partitions.size ? program.partitionList.length : 1;
+    counters.replayablePartitions += program.partitions.size;
+    return new CompiledGraph(graph, mode, sched, program, overrides);
+  });
 }
 
 function requireInputs(o: CompileOptions): InputSpec[] {

@@ -8,6 +8,7 @@ import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { getOp } from "../fx/registry.ts";
 import { iadd, iconst, iind, imul, type IndexExpr, ivar, ravel, unravel } from "./index_expr.ts";
 import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
+import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
   type BinaryOp,
   type UnaryOp,
@@ -91,6 +92,9 @@ const normDim = (d: number, rank: number) => (d < 0 ? d + rank : d);
 
 export class GraphLowering {
   readonly buffers: IRBuffer[] = [];
+  /** Set by updateScheduler() once the graph is lowered. */
+  scheduler: Scheduler | null = null;
+  lowered: LoweredGraph | null = null;
   readonly env = new Map<Node, TBox | null>();
   #count = 0;
   #current: Node | null = null;
@@ -175,7 +179,16 @@ export class GraphLowering {
       }
       outputs.push(t.buffer!);
     }
-    return { buffers: this.buffers, outputs, inputs, nodeBuffers };
+    this.lowered = { buffers: this.buffers, outputs, inputs, nodeBuffers };
+    return this.lowered;
+  }
+
+  /** upstream GraphLowering._update_scheduler: build the Scheduler over the lowered buffers.
+   * Patches B and C wrap this method to install their Scheduler methods first, as vLLM does. */
+  updateScheduler(options: SchedulerOptions): Scheduler {
+    if (!this.lowered) this.run();
+    this.scheduler = new Scheduler(this.lowered!, options);
+    return this.scheduler;
   }
 
   realizeCopy(t: TBox): TBox {
@@ -508,14 +521,21 @@ export class GraphLowering {
 
   /** Make a template operand readable by index: views of buffers stay views; computed values
    * are realized first (upstream realizes template inputs). */
-  templateInput(t: TBox): TBox {
-    return GraphLowering.isPlainRead(t) ? t : this.realize(t);
+  templateInput(t: TBox, producer: Node | null): TBox {
+    if (GraphLowering.isPlainRead(t)) return t;
+    // fused mode: a single-use pointwise value is computed inside the template's operand loads
+    // (prologue fusion) instead of going through memory
+    if (this.options.mode === "fused" && producer && producer.users.length === 1) return t;
+    return this.realize(t);
   }
 
   lowerMatmul(node: Node, where: string): TBox {
     const out = node.meta!;
-    let a = this.templateInput(this.box(node.args[0], where));
-    let b = this.templateInput(this.box(node.args[1], where));
+    const producer = (
+      a: Arg,
+    ) => (a && typeof a === "object" && !Array.isArray(a) ? a as Node : null);
+    let a = this.templateInput(this.box(node.args[0], where), producer(node.args[0]));
+    let b = this.templateInput(this.box(node.args[1], where), producer(node.args[1]));
     const linear = node.target === "linear";
     // Normalise to a(batch..., M, K) @ b(batch..., K, N).
     if (linear) {

@@ -1,139 +1,257 @@
-// WrapperCodegen: turns scheduler nodes into a printable program of lines and the runtime's
-// ExecProgram (upstream torch/_inductor/codegen/wrapper.py). Which members a kernel stores,
-// which storages exist, and the order of kernel and host steps are decided here.
-import { genMatmul } from "../codegen/wgsl/matmul.ts";
-import { genPointwise } from "../codegen/wgsl/pointwise.ts";
-import { genReduction } from "../codegen/wgsl/reduction.ts";
+// WrapperCodegen (upstream torch/_inductor/codegen/wrapper.py): the printable program. The main
+// wrapper (`call`) runs replay-unsafe partitions inline and calls each replayable partition,
+// which gets a SubgraphWrapperCodegen of its own with the partition's signature. Memory lines
+// (Allocate, FreeIfNotReused, Reuse) are planned by memoryPlanReuse.
 import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
-import { numel, shapeStr } from "../dtype.ts";
-import { CompileError } from "../errors.ts";
+import { config } from "../config.ts";
+import { gpuBytes, numel, shapeStr } from "../dtype.ts";
 import type { IRBuffer } from "./ir.ts";
-import type { LoweredGraph } from "./lowering.ts";
-import { readsOf, type SchedulerNode } from "./scheduler.ts";
+import type { Partition, PartitionSignature, Scheduler, SchedulerNode } from "./scheduler.ts";
 
 export type ProgramLine =
-  | { op: "alloc"; buf: string; dtype: string; shape: number[] }
+  /** AllocateLine */
+  | { op: "alloc"; buf: string }
+  /** FreeIfNotReusedLine; `reused` once the planner hands the storage to a later allocation.
+   * `pool: false` for names whose storage is not ours to reuse (inputs, aliases). */
+  | { op: "free"; buf: string; reused: boolean; pool: boolean }
+  /** ReuseLine: `next` takes `prev`'s storage. */
+  | { op: "reuse"; prev: string; next: string }
+  /** NullLine: a planning line that turned out to do nothing. */
+  | { op: "null"; was: string }
   | { op: "kernel"; node: SchedulerNode; spec: KernelSpec }
-  | { op: "custom"; node: SchedulerNode; buf: IRBuffer };
+  /** A custom op: a host step, or (view-like ops) an alias binding. */
+  | { op: "custom"; node: SchedulerNode; buf: IRBuffer }
+  | { op: "enter" }
+  | { op: "exit" }
+  /** A call of a replayable partition from `call`. */
+  | { op: "partition"; index: number; sig: PartitionSignature };
+
+export function isMemoryLine(l: ProgramLine): boolean {
+  return l.op === "alloc" || l.op === "free" || l.op === "reuse";
+}
+
+function lineBuf(l: ProgramLine): string | null {
+  switch (l.op) {
+    case "alloc":
+    case "free":
+      return l.buf;
+    case "reuse":
+      return l.next;
+    default:
+      return null;
+  }
+}
+
+/** upstream MemoryPlanningState: free lines pooled by reuse key. */
+class PlanningState {
+  readonly pools = new Map<string, Extract<ProgramLine, { op: "free" }>[]>();
+  pop(key: string) {
+    return this.pools.get(key)?.pop();
+  }
+  push(key: string, line: Extract<ProgramLine, { op: "free" }>) {
+    let p = this.pools.get(key);
+    if (!p) this.pools.set(key, p = []);
+    p.push(line);
+  }
+}
+
+export class WrapperCodegen {
+  lines: ProgramLine[] = [];
+  /** Names allocated (or received) in this wrapper. */
+  readonly allocated = new Set<string>();
+  constructor(
+    readonly name: string,
+    readonly sched: Scheduler,
+    /** For a partition's wrapper: its signature (upstream SubgraphPythonWrapperCodegen). */
+    readonly signature: PartitionSignature | null = null,
+  ) {
+    if (signature) { for (const i of signature.inputs) this.allocated.add(i); }
+    else for (const i of sched.graph.inputs) this.allocated.add(i);
+  }
+
+  /** upstream V.graph.get_output_names(): the names the whole graph returns. */
+  graphOutputNames(): Set<string> {
+    return new Set([...this.sched.outputs].map((o) => this.sched.realName(o)));
+  }
+
+  /** Byte size and reuse key of a buffer: (dtype-size bucket, byte size, alignment). */
+  reuseKey(name: string): string {
+    const b = this.sched.byName.get(name)!;
+    return `${gpuBytes(b.dtype)}:${numel(b.shape) * gpuBytes(b.dtype)}:${ALIGN}`;
+  }
+
+  /** Emit a node: allocations of what it stores, the launch, then frees of its last uses. */
+  codegenNode(n: SchedulerNode): void {
+    const s = this.sched;
+    const stores = s.storesFor(n.members);
+    for (const m of n.members) {
+      const real = s.realName(m.name);
+      if (m.layout !== "fixed" || real !== m.name) continue;
+      if (!stores.has(m.name) && m.def.kind !== "nop" && m.def.kind !== "fallback") continue;
+      if (this.allocated.has(m.name)) continue;
+      this.allocated.add(m.name);
+      this.lines.push({ op: "alloc", buf: m.name });
+    }
+    if (n.kind === "fallback") this.lines.push({ op: "custom", node: n, buf: n.members[0] });
+    else if (n.kind !== "nop") this.lines.push({ op: "kernel", node: n, spec: s.kernelFor(n) });
+    for (const name of [...n.lastUsage].sort()) {
+      const b = s.byName.get(name);
+      const isInput = s.graph.inputs.includes(name) ||
+        (this.signature?.inputs.includes(name) ?? false);
+      const pool = !!b && b.layout === "fixed" && !s.graph.inputs.includes(name);
+      this.lines.push({
+        op: "free",
+        buf: name,
+        reused: false,
+        pool: pool && !isInputOnly(isInput, this),
+      });
+    }
+  }
+
+  /** upstream memory_plan_reuse (2.9.0): drop trailing planning lines that do not concern the
+   * outputs, then plan reuse in one forward pass with a stack of planning states. In 2.9.0 the
+   * outputs are the whole graph's even in a partition's wrapper (patch A, pytorch#165514). */
+  memoryPlanReuse(): void {
+    const outputs = this.graphOutputNames();
+    this.trimAndPlan(outputs);
+  }
+
+  trimAndPlan(outputs: Set<string>): void {
+    while (this.lines.length) {
+      const last = this.lines[this.lines.length - 1];
+      const buf = lineBuf(last);
+      if (!isMemoryLine(last) || buf === null || outputs.has(buf)) break;
+      this.lines.pop();
+    }
+    if (!config.bool("inductor.allowBufferReuse")) return;
+    const states = [new PlanningState()];
+    this.lines = this.lines.map((l) => {
+      const st = states[states.length - 1];
+      switch (l.op) {
+        case "enter":
+          states.push(new PlanningState());
+          return l;
+        case "exit":
+          states.pop();
+          return l;
+        case "free":
+          if (l.pool) st.push(this.reuseKey(l.buf), l);
+          return l;
+        case "alloc": {
+          const prev = st.pop(this.reuseKey(l.buf));
+          if (!prev) return l;
+          prev.reused = true;
+          return { op: "reuse", prev: prev.buf, next: l.buf };
+        }
+        default:
+          return l;
+      }
+    });
+  }
+
+  /** The names this wrapper returns. */
+  returns(): string[] {
+    return this.signature
+      ? this.signature.outputs
+      : [...this.sched.outputs].map(this.sched.realName);
+  }
+
+  print(): string {
+    const args = this.signature ? this.signature.inputs : this.sched.graph.inputs;
+    const out = [`def ${this.name}(${args.join(", ")}):`];
+    for (const l of this.lines) out.push(`    ${printLine(l, this.sched)}`);
+    out.push(`    return (${this.returns().join(", ")})`);
+    return out.join("\n");
+  }
+}
+
+// a partition's inputs are owned by the caller: their storage is not pooled inside it
+function isInputOnly(isInput: boolean, _w: WrapperCodegen): boolean {
+  return isInput;
+}
+
+/** Byte alignment of reuse keys (every storage binding offset is a multiple of this). */
+export const ALIGN = 256;
+
+export function printLine(l: ProgramLine, s: Scheduler): string {
+  switch (l.op) {
+    case "alloc": {
+      const b = s.byName.get(l.buf)!;
+      return `${l.buf} = empty(${shapeStr(b.shape)}, ${b.dtype})`;
+    }
+    case "free":
+      return l.reused ? `# ${l.buf} reused` : `del ${l.buf}`;
+    case "reuse":
+      return `${l.next} = ${l.prev}; del ${l.prev}  # reuse`;
+    case "null":
+      return `# (removed ${l.was})`;
+    case "kernel": {
+      const args = l.spec.bindings.map((b) => (b.access === "read" ? b.storage : `${b.storage}!`));
+      return `${l.spec.name}(${args.join(", ")})  # grid ${shapeStr(l.spec.workgroups)}`;
+    }
+    case "custom": {
+      const d = l.buf.def;
+      if (d.kind !== "fallback") return `# ${l.buf.name}`;
+      const args = d.args.map((a) =>
+        a && typeof a === "object" && "buf" in a ? (a as { buf: string }).buf : JSON.stringify(a)
+      );
+      const lhs = l.buf.layout === "none" ? "" : `${l.buf.name} = `;
+      return `${lhs}${d.op}(${args.join(", ")})`;
+    }
+    case "enter":
+      return "# enter subgraph";
+    case "exit":
+      return "# exit subgraph";
+    case "partition": {
+      const del = l.sig.inputs.filter((i) => l.sig.inputDeallocation.get(i));
+      const outs = l.sig.outputs.join(", ");
+      return `(${outs}${l.sig.outputs.length === 1 ? "," : ""}) = partition_${l.index}(${
+        l.sig.inputs.join(", ")
+      })${del.length ? `; del ${del.join(", ")}` : ""}`;
+    }
+  }
+}
 
 export interface Program {
-  lines: ProgramLine[];
-  inputs: string[];
-  outputs: string[];
-  /** IR buffer name -> storage it lives in. */
-  storageOf: Map<string, string>;
-  /** Storages to allocate (inputs included). */
-  storages: IRBuffer[];
+  main: WrapperCodegen;
+  /** Replayable partitions' wrappers, by partition index. */
+  partitions: Map<number, WrapperCodegen>;
+  partitionList: Partition[];
+  signatures: PartitionSignature[];
 }
 
-export function storageResolver(buffers: IRBuffer[]): (name: string) => string {
-  const byName = new Map(buffers.map((b) => [b.name, b]));
-  const resolve = (name: string): string => {
-    const b = byName.get(name);
-    if (!b) throw new CompileError(`unknown buffer '${name}'`);
-    if ((b.layout === "alias" || b.layout === "none") && b.target) return resolve(b.target);
-    return name;
-  };
-  return resolve;
-}
-
-/** Members that must be written to memory: read outside their kernel, graph outputs,
- * mutations, and everything that is not a fused pointwise/reduction value. */
-export function storedMembers(g: LoweredGraph, nodes: SchedulerNode[]): Set<string> {
-  const groupOf = new Map<string, SchedulerNode>();
-  for (const n of nodes) for (const m of n.members) groupOf.set(m.name, n);
-  const stored = new Set<string>(g.outputs);
-  for (const n of nodes) {
-    for (const m of n.members) {
-      if (m.target || (m.def.kind !== "pointwise" && m.def.kind !== "reduction")) {
-        stored.add(m.name);
+/** upstream _codegen_partitions: skip partitions inline in call, replayable ones in their own
+ * wrappers called from call. Without partitioning everything is one `call`. */
+export function codegenProgram(sched: Scheduler): Program {
+  const main = new WrapperCodegen("call", sched);
+  const partitionList = sched.graphPartition();
+  const usePartitions = partitionList.some((p) => !p.skip) && partitionList.length > 0 &&
+    config.bool("inductor.replay");
+  const signatures = usePartitions ? sched.getGraphPartitionSignature(partitionList) : [];
+  const partitions = new Map<number, WrapperCodegen>();
+  if (!usePartitions) {
+    for (const n of sched.nodes) main.codegenNode(n);
+  } else {
+    partitionList.forEach((p, i) => {
+      const sig = signatures[i];
+      if (p.skip) {
+        for (const n of p.nodes) main.codegenNode(n);
+        return;
       }
-      for (const r of readsOf(m)) {
-        if (groupOf.get(r) !== n) stored.add(r);
-      }
-    }
+      const w = new WrapperCodegen(`partition_${i}`, sched, sig);
+      for (const n of p.nodes) w.codegenNode(n);
+      // names that became kernel-internal never leave the partition
+      partitions.set(i, w);
+      main.lines.push({ op: "partition", index: i, sig });
+      for (const o of sig.outputs) main.allocated.add(o);
+    });
   }
-  return stored;
+  for (const w of partitions.values()) w.memoryPlanReuse();
+  main.memoryPlanReuse();
+  return { main, partitions, partitionList, signatures };
 }
 
-export function buildProgram(g: LoweredGraph, nodes: SchedulerNode[]): Program {
-  const byName = new Map(g.buffers.map((b) => [b.name, b]));
-  const storage = storageResolver(g.buffers);
-  const stored = storedMembers(g, nodes);
-  const lines: ProgramLine[] = [];
-  const storages: IRBuffer[] = g.inputs.map((n) => byName.get(n)!);
-  const allocated = new Set(g.inputs);
-  for (const node of nodes) {
-    for (const m of node.members) {
-      const s = storage(m.name);
-      if (stored.has(m.name) && !allocated.has(s) && m.layout === "fixed") {
-        allocated.add(s);
-        storages.push(byName.get(s)!);
-        lines.push({ op: "alloc", buf: s, dtype: m.dtype, shape: m.shape });
-      }
-    }
-    const input = {
-      name: node.name,
-      members: node.members,
-      stores: new Set(node.members.filter((m) => stored.has(m.name)).map((m) => m.name)),
-      buffer: (n: string) => byName.get(n)!,
-      storage,
-    };
-    switch (node.kind) {
-      case "pointwise":
-        lines.push({ op: "kernel", node, spec: genPointwise(input) });
-        break;
-      case "reduction":
-        lines.push({ op: "kernel", node, spec: genReduction(input) });
-        break;
-      case "matmul":
-        lines.push({ op: "kernel", node, spec: genMatmul(input) });
-        break;
-      case "fallback":
-        lines.push({ op: "custom", node, buf: node.members[0] });
-        break;
-      case "nop":
-        break;
-    }
-  }
-  const storageOf = new Map(g.buffers.map((b) => [b.name, storage(b.name)]));
-  return { lines, inputs: g.inputs, outputs: g.outputs.map(storage), storageOf, storages };
-}
-
-/** Printable form of a program, one line per step. */
 export function printProgram(p: Program): string {
-  const out: string[] = [`def call(${p.inputs.join(", ")}):`];
-  for (const l of p.lines) {
-    switch (l.op) {
-      case "alloc":
-        out.push(`    ${l.buf} = empty(${shapeStr(l.shape)}, ${l.dtype})`);
-        break;
-      case "kernel": {
-        const args = l.spec.bindings.map((
-          b,
-        ) => (b.access === "read" ? b.storage : `${b.storage}!`));
-        out.push(`    ${l.spec.name}(${args.join(", ")})  # grid ${shapeStr(l.spec.workgroups)}`);
-        break;
-      }
-      case "custom": {
-        const d = l.buf.def;
-        if (d.kind === "fallback") {
-          const args = d.args.map((a) =>
-            a && typeof a === "object" && "buf" in a
-              ? (a as { buf: string }).buf
-              : JSON.stringify(a)
-          );
-          const lhs = l.buf.layout === "none" ? "" : `${l.buf.name} = `;
-          out.push(`    ${lhs}${d.op}(${args.join(", ")})  # ${l.node.name}`);
-        }
-        break;
-      }
-    }
-  }
-  out.push(`    return (${p.outputs.join(", ")})`);
-  return out.join("\n");
-}
-
-export function elementCount(b: IRBuffer): number {
-  return numel(b.shape);
+  const parts = [...p.partitions.values()].map((w) => w.print());
+  return [...parts, p.main.print()].join("\n\n");
 }

@@ -1,45 +1,44 @@
-// Runs a compiled program: storages allocated once, kernels launched on the stream in order,
-// host steps (opaque JS custom ops) between them. The runtime never sees fx nodes or IR: only
-// storages, kernel specs and host callbacks.
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
-import { type DType, gpuBytes, type TypedArray } from "../dtype.ts";
+// Runs a compiled program. `create` interprets the program once with scopes, as the generated
+// Python wrapper would run: allocations get persistent GPU buffers, reuses share them, frees
+// remove names; every kernel's bind group is fixed then. A run writes the inputs, replays the
+// recorded launches on one stream (host steps in between), and reads the outputs back. The
+// runtime never sees fx nodes or IR: only names, kernel specs and host callbacks.
+import { type DType, gpuBytes, type TypedArray, typedArrayFor } from "../dtype.ts";
 import { DeviceError } from "../errors.ts";
 import { createStorageBuffer, destroyBuffer, download, writeBuffer } from "./buffers.ts";
 import { type DeviceHandle, requireDType } from "./device.ts";
 import { getPipeline } from "./pipeline_cache.ts";
+import { type ExecProgram, type HostIO, ProgramError } from "./program.ts";
 import { Stream } from "./stream.ts";
 
-export interface StorageSpec {
-  name: string;
+/** A physical GPU buffer. */
+interface Slot {
+  buffer: GPUBuffer;
   dtype: DType;
   numel: number;
 }
 
-export interface HostIO {
-  read(storage: string): Promise<TypedArray>;
-  write(storage: string, data: TypedArray): void;
+/** What a name is bound to: a slot seen with the name's own dtype and length (a reuse or a
+ * dtype view may see another dtype than the slot was made for). */
+interface Binding {
+  slot: Slot;
+  dtype: DType;
+  numel: number;
 }
 
-export type ExecStep =
-  | { kind: "kernel"; spec: KernelSpec }
-  | { kind: "host"; name: string; run: (io: HostIO) => Promise<void> };
-
-export interface ExecProgram {
-  storages: StorageSpec[];
-  steps: ExecStep[];
-  inputs: string[];
-  outputs: string[];
-}
-
-interface PreparedKernel {
-  spec: KernelSpec;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-}
+type Action =
+  | {
+    kind: "launch";
+    name: string;
+    pipeline: GPUComputePipeline;
+    bindGroup: GPUBindGroup;
+    grid: [number, number, number];
+  }
+  | { kind: "host"; name: string; run: (io: HostIO) => Promise<void>; scope: Map<string, Binding> };
 
 export interface RunOptions {
-  /** Fill every non-input storage with NaN (ints: 0xDEADBEEF pattern) before running, so a
-   * kernel that leaves elements unwritten is caught by the comparison. */
+  /** Fill every non-input buffer with NaN (ints: 0xDEADBEEF) first, so a kernel that leaves
+   * elements unwritten is caught by the comparison. */
   poison?: boolean;
 }
 
@@ -51,40 +50,42 @@ const POISON: Record<DType, number> = {
   bool: 0xff,
 };
 
+export interface ExecStats {
+  /** Physical buffers (inputs excluded) and their bytes: the planned footprint. */
+  slots: number;
+  plannedBytes: number;
+  /** Bytes of every allocation line, as if nothing were reused. */
+  unplannedBytes: number;
+  launchesPerRun: number;
+  hostStepsPerRun: number;
+  /** Replayable partitions recorded (once each, at prepare). */
+  recordedPartitions: number;
+}
+
 export class Executor {
-  readonly buffers = new Map<string, GPUBuffer>();
-  #kernels: (PreparedKernel | null)[] = [];
+  readonly slots: Slot[] = [];
+  #inputs: Slot[] = [];
+  #outputs: Binding[] = [];
+  #actions: Action[] = [];
   #stream: Stream;
   #disposed = false;
-  launches = 0;
+  stats: ExecStats = {
+    slots: 0,
+    plannedBytes: 0,
+    unplannedBytes: 0,
+    launchesPerRun: 0,
+    hostStepsPerRun: 0,
+    recordedPartitions: 0,
+  };
 
   private constructor(readonly h: DeviceHandle, readonly program: ExecProgram) {
     this.#stream = new Stream(h, "compiled-graph");
   }
 
-  /** Allocates storages and compiles every pipeline (concurrently, bounded by
-   * inductor.compileThreads in the pipeline cache). */
   static async create(h: DeviceHandle, program: ExecProgram): Promise<Executor> {
     const ex = new Executor(h, program);
     try {
-      for (const s of program.storages) requireDType(h, s.dtype, `buffer '${s.name}'`);
-      for (const s of program.storages) {
-        ex.buffers.set(s.name, createStorageBuffer(h, s.numel * gpuBytes(s.dtype), s.name));
-      }
-      const prepared = await Promise.all(program.steps.map(async (st) => {
-        if (st.kind !== "kernel") return null;
-        const pipeline = await getPipeline(h, { name: st.spec.name, wgsl: st.spec.wgsl });
-        const bindGroup = h.device.createBindGroup({
-          label: st.spec.name,
-          layout: pipeline.getBindGroupLayout(0),
-          entries: st.spec.bindings.map((b, i) => ({
-            binding: i,
-            resource: { buffer: ex.#buffer(b.storage, st.spec.name) },
-          })),
-        });
-        return { spec: st.spec, pipeline, bindGroup };
-      }));
-      ex.#kernels = prepared;
+      await ex.#interpret();
     } catch (e) {
       ex.dispose();
       throw e;
@@ -92,69 +93,172 @@ export class Executor {
     return ex;
   }
 
-  #buffer(name: string, who: string): GPUBuffer {
-    const b = this.buffers.get(name);
-    if (!b) throw new DeviceError(`kernel '${who}': storage '${name}' was never allocated`);
-    return b;
+  #slot(dtype: DType, numel: number, label: string): Slot {
+    requireDType(this.h, dtype, `buffer '${label}'`);
+    const s = { buffer: createStorageBuffer(this.h, numel * gpuBytes(dtype), label), dtype, numel };
+    this.slots.push(s);
+    return s;
   }
 
-  #spec(name: string): StorageSpec {
-    return this.program.storages.find((s) => s.name === name)!;
+  /** One pass over the program with Python-like scopes; fixes buffers and bind groups. */
+  async #interpret(): Promise<void> {
+    const p = this.program;
+    const scope = new Map<string, Binding>();
+    for (const i of p.inputs) {
+      const s = this.#slot(i.dtype, i.numel, i.name);
+      this.#inputs.push(s);
+      scope.set(i.name, { slot: s, dtype: i.dtype, numel: i.numel });
+    }
+    const inputSlots = new Set(this.#inputs);
+    const pending: Promise<void>[] = [];
+    const run = (fnName: string, sc: Map<string, Binding>): Binding[] => {
+      const fn = p.functions.get(fnName)!;
+      const lookup = (name: string, doing: string): Binding => {
+        const s = sc.get(name);
+        if (!s) {
+          throw new ProgramError(
+            `NameError: name '${name}' is not defined (${fnName}: ${doing})`,
+          );
+        }
+        return s;
+      };
+      if (fn.replayable) this.stats.recordedPartitions++;
+      for (const l of fn.lines) {
+        switch (l.op) {
+          case "alloc":
+            sc.set(l.name, {
+              slot: this.#slot(l.dtype, l.numel, l.name),
+              dtype: l.dtype,
+              numel: l.numel,
+            });
+            this.stats.unplannedBytes += l.numel * gpuBytes(l.dtype);
+            break;
+          case "reuse": {
+            // the planner only reuses storage of the same byte size
+            const s = lookup(l.prev, `reusing '${l.prev}' for '${l.next}'`);
+            sc.delete(l.prev);
+            sc.set(l.next, { slot: s.slot, dtype: l.dtype, numel: l.numel });
+            this.stats.unplannedBytes += l.numel * gpuBytes(l.dtype);
+            break;
+          }
+          case "free":
+            lookup(l.name, `del ${l.name}`);
+            sc.delete(l.name);
+            break;
+          case "alias":
+            sc.set(l.name, {
+              slot: lookup(l.of, `viewing '${l.of}' as '${l.name}'`).slot,
+              dtype: l.dtype,
+              numel: l.numel,
+            });
+            break;
+          case "kernel": {
+            const spec = l.spec;
+            const bufs = spec.bindings.map((b) =>
+              lookup(b.storage, `kernel ${spec.name}`).slot.buffer
+            );
+            const idx = this.#actions.length;
+            this.#actions.push(null as unknown as Action);
+            pending.push(
+              getPipeline(this.h, { name: spec.name, wgsl: spec.wgsl }).then((pipeline) => {
+                const bindGroup = this.h.device.createBindGroup({
+                  label: spec.name,
+                  layout: pipeline.getBindGroupLayout(0),
+                  entries: bufs.map((buffer, i) => ({ binding: i, resource: { buffer } })),
+                });
+                this.#actions[idx] = {
+                  kind: "launch",
+                  name: spec.name,
+                  pipeline,
+                  bindGroup,
+                  grid: spec.workgroups,
+                };
+              }),
+            );
+            this.stats.launchesPerRun++;
+            break;
+          }
+          case "host": {
+            for (const r of l.reads) lookup(r, `custom op ${l.name}`);
+            this.#actions.push({ kind: "host", name: l.name, run: l.run, scope: new Map(sc) });
+            this.stats.hostStepsPerRun++;
+            break;
+          }
+          case "call": {
+            const inner = new Map<string, Binding>();
+            for (const i of l.inputs) inner.set(i, lookup(i, `argument of ${l.fn}`));
+            const outs = run(l.fn, inner);
+            for (const d of l.dealloc) sc.delete(d);
+            l.outputs.forEach((o, i) => sc.set(o, outs[i]));
+            break;
+          }
+        }
+      }
+      return fn.returns.map((r) => {
+        const s = sc.get(r);
+        if (!s) {
+          throw new ProgramError(
+            `NameError: name '${r}' is not defined (${fnName} returns it, but never allocated ` +
+              `or received it: undefined buffer at the partition's return)`,
+          );
+        }
+        return s;
+      });
+    };
+    this.#outputs = run("call", scope);
+    await Promise.all(pending);
+    const own = this.slots.filter((s) => !inputSlots.has(s));
+    this.stats.slots = own.length;
+    this.stats.plannedBytes = own.reduce((a, s) => a + s.numel * gpuBytes(s.dtype), 0);
   }
 
   async run(inputs: TypedArray[], opts: RunOptions = {}): Promise<TypedArray[]> {
     if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
     const h = this.h;
-    this.program.inputs.forEach((name, i) => {
-      writeBuffer(h, this.#buffer(name, "input"), inputs[i], this.#spec(name).dtype);
-    });
+    this.#inputs.forEach((s, i) => writeBuffer(h, s.buffer, inputs[i], s.dtype));
     if (opts.poison) {
-      for (const s of this.program.storages) {
-        if (this.program.inputs.includes(s.name)) continue;
-        const fill = new (s.dtype === "f32"
-          ? Float32Array
-          : s.dtype === "f16"
-          ? Float16Array
-          : s.dtype === "i32"
-          ? Int32Array
-          : s.dtype === "u32"
-          ? Uint32Array
-          : Uint8Array)(s.numel);
+      const inputSet = new Set(this.#inputs);
+      for (const s of this.slots) {
+        if (inputSet.has(s)) continue;
+        const fill = typedArrayFor(s.dtype, s.numel);
         fill.fill(POISON[s.dtype]);
-        writeBuffer(h, this.#buffer(s.name, "poison"), fill, s.dtype);
+        writeBuffer(h, s.buffer, fill, s.dtype);
       }
     }
-    const io: HostIO = {
-      read: async (name) => {
-        await this.#stream.synchronize();
-        const s = this.#spec(name);
-        return await download(h, this.#buffer(name, "host read"), s.dtype, s.numel);
-      },
-      write: (name, data) =>
-        writeBuffer(h, this.#buffer(name, "host write"), data, this.#spec(name).dtype),
-    };
-    for (let i = 0; i < this.program.steps.length; i++) {
-      const st = this.program.steps[i];
-      if (st.kind === "kernel") {
-        const k = this.#kernels[i]!;
-        this.#stream.launch(k.pipeline, [k.bindGroup], k.spec.workgroups, k.spec.name);
-        this.launches++;
-      } else {
-        await st.run(io);
+    for (const a of this.#actions) {
+      if (a.kind === "launch") this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
+      else {
+        const sc = a.scope;
+        const slot = (name: string) => {
+          const s = sc.get(name);
+          if (!s) {
+            throw new ProgramError(
+              `NameError: name '${name}' is not defined (custom op ${a.name})`,
+            );
+          }
+          return s;
+        };
+        await a.run({
+          read: async (name) => {
+            await this.#stream.synchronize();
+            const s = slot(name);
+            return await download(h, s.slot.buffer, s.dtype, s.numel);
+          },
+          write: (name, data) => writeBuffer(h, slot(name).slot.buffer, data, slot(name).dtype),
+        });
       }
     }
     await this.#stream.synchronize();
-    return await Promise.all(this.program.outputs.map((name) => {
-      const s = this.#spec(name);
-      return download(h, this.#buffer(name, "output"), s.dtype, s.numel);
-    }));
+    return await Promise.all(
+      this.#outputs.map((s) => download(h, s.slot.buffer, s.dtype, s.numel)),
+    );
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const b of this.buffers.values()) destroyBuffer(b);
-    this.buffers.clear();
-    this.#kernels = [];
+    for (const s of this.slots) destroyBuffer(s.buffer);
+    this.slots.length = 0;
+    this.#actions = [];
   }
 }

@@ -24,6 +24,9 @@ export class KernelContext implements BufferAccess {
   readonly memberNames: Set<string>;
   /** Reduction results available as registers: buffer name -> [row index key, register]. */
   readonly regs = new Map<string, { rowKey: string; reg: string; dtype: DType }>();
+  /** Values computed in the current element's registers (a matmul segment's epilogue):
+   * buffer name -> the index key they stand for and their body. */
+  readonly inlineAt = new Map<string, { key: string; value: VExpr }>();
 
   constructor(readonly g: GroupInput) {
     this.memberNames = new Set(g.members.map((m) => m.name));
@@ -62,6 +65,21 @@ export class KernelContext implements BufferAccess {
 
   #onLoad(buf: string, index: IndexExpr): VExpr | undefined {
     if (!this.memberNames.has(buf)) return undefined;
+    const at = this.inlineAt.get(buf);
+    if (at) {
+      if (at.key !== index.key) {
+        throw new CompileError(
+          `kernel ${this.g.name}: ${buf} is computed per output element here but is read at ` +
+            `another element (index ${index.key})`,
+        );
+      }
+      return at.value;
+    }
+    if (this.g.buffer(buf).def.kind === "matmul") {
+      throw new CompileError(
+        `kernel ${this.g.name}: ${buf} (a matmul in this kernel) is read outside its epilogue`,
+      );
+    }
     const r = this.regs.get(buf);
     if (r) {
       if (r.rowKey !== index.key) {

@@ -1,0 +1,44 @@
+// Read/write dependencies of scheduler nodes (upstream torch/_inductor/dependencies.py):
+// MemoryDep (a load at an index), StarDep (the whole buffer, e.g. an opaque custom op),
+// WeakDep (ordering only: a mutation must wait for earlier readers of the storage it writes).
+import type { IndexExpr } from "./index_expr.ts";
+import type { IRBuffer } from "./ir.ts";
+import { loadsOf, type VExpr } from "./value_expr.ts";
+
+export type Dep =
+  | { kind: "memory"; name: string; index: IndexExpr }
+  | { kind: "star"; name: string }
+  | { kind: "weak"; name: string; mutatingBuf: string };
+
+/** Reads of one buffer's computation. */
+export function bufferReads(b: IRBuffer): Dep[] {
+  const d = b.def;
+  const deps: Dep[] = [];
+  const fromBody = (e: VExpr) => {
+    for (const l of loadsOf(e).values()) deps.push({ kind: "memory", name: l.buf, index: l.index });
+  };
+  switch (d.kind) {
+    case "pointwise":
+    case "reduction":
+      fromBody(d.body);
+      break;
+    case "matmul":
+      fromBody(d.a);
+      fromBody(d.b);
+      fromBody(d.epilogue);
+      break;
+    case "fallback":
+      for (const a of d.args) {
+        if (a && typeof a === "object" && "buf" in a) {
+          deps.push({ kind: "star", name: (a as { buf: string }).buf });
+        }
+      }
+      break;
+  }
+  return deps;
+}
+
+/** Names a dependency list touches, deduplicated. */
+export function depNames(deps: Dep[]): Set<string> {
+  return new Set(deps.map((d) => d.name));
+}
