@@ -16,6 +16,10 @@ import { PatchRegistry, patchRegistry, type PatchReport } from "./patches/index.
 // Patch modules register themselves when imported. Import each one here (side-effect imports,
 // e.g. `import "./patches/a_memory_plan_reuse.ts";`) so that ES module order runs them before the
 // `initialize()` call at the bottom of this file.
+import "./patches/a_memory_plan_reuse.ts";
+import "./patches/b_should_partition.ts";
+import "./patches/c_partition_signature.ts";
+import "./patches/d_get_raw_stream.ts";
 
 /** What init sets, and the upstream setting each one mirrors. */
 export const INIT_DEFAULTS: ReadonlyArray<{ key: string; value: ConfigValue; upstream: string }> = [

@@ -22,8 +22,10 @@ export interface CustomOpSpec {
   dtype?(args: MetaArg[], kwargs: OpKwargs): DType;
   /** float64 reference; writes mutated args' `data` in place. */
   reference(args: RefArg[], kwargs: OpKwargs): RefTensor | null;
-  /** WGSL source for the runtime (opaque here). */
-  wgsl?: string;
+  /** A GPU implementation: WGSL for the argument metas. Bindings are, in order, every tensor
+   * argument (mutated ones `read_write`, the rest `read`) then the result (`read_write`), each an
+   * `array<T>` of its storage type at @group(0) @binding(i). */
+  wgsl?: CustomKernelFn;
   /** A host implementation for the runtime (opaque here). */
   js?: (...args: never[]) => unknown;
   /** Cannot be recorded into a replayed partition (upstream: cudagraph_unsafe). */
@@ -36,10 +38,16 @@ export interface CustomOpSpec {
   replace?: boolean;
 }
 
+/** Builds a custom op's GPU kernel for concrete argument metas. */
+export type CustomKernelFn = (
+  args: MetaArg[],
+  kwargs: OpKwargs,
+) => { wgsl: string; workgroups: [number, number, number] };
+
 export interface CustomOpDef extends OpDef {
   kind: "custom";
   argNames: string[];
-  wgsl?: string;
+  wgsl?: CustomKernelFn;
   js?: (...args: never[]) => unknown;
   replayUnsafe: boolean;
   hostReadback: boolean;

@@ -1,5 +1,132 @@
-// Compile-time autotuning (filled in with patch D's scenario).
+// Compile-time autotuning of the matmul template (upstream max_autotune's benchmark of template
+// choices). With `inductor.maxAutotune`, or several `inductor.compileSizes` (vLLM forces
+// max-autotune for static compile sizes), every wrapper that launches matmul kernels gets an
+// autotune script that benchmarks a few tile configs on the adapter. As upstream, the script is
+// a separate piece of code run in an isolated scope (`new Function`: it sees only globals and
+// its `ctx`). The main wrapper writes the stream helper's import at the top of its script; a
+// partition's wrapper leaves that to its parent (upstream SubgraphPythonWrapperCodegen), so in
+// the 2.9.0 port a partition's script fails with "get_raw_stream is not defined" — patch D.
+import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import { genMatmul, type MatmulConfig } from "../codegen/wgsl/matmul.ts";
+import { config } from "../config.ts";
+import { gpuBytes, numel } from "../dtype.ts";
+import { CompileError } from "../errors.ts";
+import { createStorageBuffer, destroyBuffer } from "../runtime/buffers.ts";
 import type { DeviceHandle } from "../runtime/device.ts";
-import type { Program } from "./wrapper.ts";
+import { getPipeline } from "../runtime/pipeline_cache.ts";
+import { getRawStream, type Stream } from "../runtime/stream.ts";
+import { counters } from "./counters.ts";
+import type { Program, WrapperCodegen } from "./wrapper.ts";
 
-export async function runAutotune(_h: DeviceHandle, _p: Program): Promise<void> {}
+/** Tile configs tried for each matmul (invalid ones for a shape are skipped). */
+export const TILE_CONFIGS: MatmulConfig[] = [
+  { tileM: 32, tileN: 32, tileK: 16, threadM: 4, threadN: 4 },
+  { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
+  { tileM: 32, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
+  { tileM: 64, tileN: 64, tileK: 16, threadM: 8, threadN: 8 },
+  { tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 },
+];
+
+/** Chosen config per kernel source and adapter (the in-memory tuning cache). */
+const cache = new Map<string, number>();
+
+export function autotuneEnabled(): boolean {
+  return config.bool("inductor.maxAutotune") || config.ints("inductor.compileSizes").length > 1;
+}
+
+interface TuneKernel {
+  name: string;
+  candidates: KernelSpec[];
+  /** Element counts and dtypes of the kernel's bindings (for scratch buffers). */
+  sizes: number[];
+}
+
+/** The autotune block of one wrapper, as code text (printable, like upstream's). */
+export function autotuneScript(w: WrapperCodegen): string {
+  const lines: string[] = [];
+  // the main wrapper writes its imports; a partition's wrapper defers them to its parent
+  if (!w.signature) lines.push("const get_raw_stream = ctx.getRawStream;");
+  lines.push(
+    "const stream = await get_raw_stream(0);",
+    "const choices = [];",
+    "for (const kernel of ctx.kernels) choices.push(await ctx.benchmark(stream, kernel));",
+    "return choices;",
+  );
+  return lines.join("\n");
+}
+
+export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
+  if (!autotuneEnabled()) return;
+  for (const w of [...p.partitions.values(), p.main]) {
+    const lines = w.lines.filter((l) => l.op === "kernel" && l.node.kind === "matmul");
+    if (!lines.length) continue;
+    const kernels: TuneKernel[] = lines.map((l) => {
+      if (l.op !== "kernel") throw new Error("unreachable");
+      const input = w.sched.groupInput(l.spec.name, l.node.members);
+      const seen = new Set<string>([l.spec.wgsl]);
+      const candidates = [l.spec];
+      for (const cfg of TILE_CONFIGS) {
+        try {
+          const spec = genMatmul(input, cfg);
+          if (!seen.has(spec.wgsl)) {
+            seen.add(spec.wgsl);
+            candidates.push(spec);
+          }
+        } catch { /* config invalid for this shape */ }
+      }
+      const sizes = l.spec.bindings.map((b) => {
+        const buf = w.sched.byName.get(b.storage);
+        return buf ? numel(buf.shape) * gpuBytes(buf.dtype) : 4;
+      });
+      return { name: l.spec.name, candidates, sizes };
+    });
+    const script = autotuneScript(w);
+    const block = new Function("ctx", `"use strict"; return (async () => {\n${script}\n})();`);
+    let choices: number[];
+    try {
+      counters.autotuneRuns++;
+      choices = await block({
+        kernels,
+        getRawStream,
+        benchmark: (s: Stream, k: TuneKernel) => benchmark(h, s, k),
+      });
+    } catch (e) {
+      throw new CompileError(
+        `Failed to run autotuning code block of ${w.name}: ${(e as Error).message}\n${script}`,
+      );
+    }
+    lines.forEach((l, i) => {
+      if (l.op === "kernel") l.spec = kernels[i].candidates[choices[i]];
+    });
+  }
+}
+
+/** Time each candidate on scratch buffers (warm-up, then 3 timed launches); index of the best. */
+async function benchmark(h: DeviceHandle, s: Stream, k: TuneKernel): Promise<number> {
+  const key = `${h.info}\n${k.candidates[0].wgsl}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const bufs = k.sizes.map((n, i) => createStorageBuffer(h, n, `${k.name}:tune${i}`));
+  let best = 0, bestMs = Infinity;
+  try {
+    for (let c = 0; c < k.candidates.length; c++) {
+      const spec = k.candidates[c];
+      const pipeline = await getPipeline(h, { name: `${spec.name}:tune${c}`, wgsl: spec.wgsl });
+      const bindGroup = h.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: bufs.map((buffer, i) => ({ binding: i, resource: { buffer } })),
+      });
+      s.launch(pipeline, [bindGroup], spec.workgroups, spec.name);
+      await s.synchronize();
+      const t0 = performance.now();
+      for (let r = 0; r < 3; r++) s.launch(pipeline, [bindGroup], spec.workgroups, spec.name);
+      await s.synchronize();
+      const ms = performance.now() - t0;
+      if (ms < bestMs) [best, bestMs] = [c, ms];
+    }
+  } finally {
+    for (const b of bufs) destroyBuffer(b);
+  }
+  cache.set(key, best);
+  return best;
+}

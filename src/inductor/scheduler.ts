@@ -7,7 +7,7 @@ import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel } from "../dtype.ts";
 import { CompileError } from "../errors.ts";
-import { getCustomOp } from "../fx/custom_ops.ts";
+import { type CustomOpDef, getCustomOp } from "../fx/custom_ops.ts";
 import { bufferReads, type Dep } from "./dependencies.ts";
 import type { IRBuffer, MatmulDef } from "./ir.ts";
 import type { LoweredGraph } from "./lowering.ts";
@@ -529,40 +529,10 @@ export class Scheduler {
   // ---- partitions -------------------------------------------------------------------------
 
   /** upstream should_partition (2.9.0, returning a reason): null when the node can be recorded
-   * into a replayed partition. */
+   * into a replayed partition. The per-op rule step is the 2.9.0 one (origin-node based);
+   * patch B swaps in a name-based rule (vllm#26678). */
   shouldPartition(node: SchedulerNode): string | null {
-    if (!config.bool("inductor.replay")) return "replay is off: everything runs in call";
-    if (node.members.length > 1 || node.kind !== "fallback") {
-      for (const m of node.members) {
-        const r = this.#shouldPartitionBuffer(m);
-        if (r) return r;
-      }
-      return null;
-    }
-    return this.#shouldPartitionBuffer(node.members[0]);
-  }
-
-  #shouldPartitionBuffer(b: IRBuffer): string | null {
-    if (b.def.kind !== "fallback") return null;
-    const op = getCustomOp(b.def.op);
-    if (!op) return null;
-    // the port's order: non-GPU op, device copy, data-dependent shapes (none in our op set),
-    // replay-unsafe tag, then the per-op rules
-    if (op.js && !op.wgsl) return `custom op ${op.name} runs on the host (a non-GPU op)`;
-    if (op.hostReadback) return `custom op ${op.name} copies device data to the host`;
-    if (op.replayUnsafe) return `custom op ${op.name} is tagged replay-unsafe`;
-    const rule = customShouldPartitionFns.get(op.name);
-    if (rule) {
-      // 2.9.0: the rule is called with the op's fx node, which must exist (pytorch#163310)
-      if (b.originNode === null) {
-        throw new AssertionFailure(
-          `assert ir_node.get_origin_node() is not None: custom op ${op.name} (${b.name}) ` +
-            `has no origin node`,
-        );
-      }
-      if (rule(b.originNode)) return `custom partition rule for ${op.name}`;
-    }
-    return null;
+    return shouldPartitionWith(this, node, originNodeRule);
   }
 
   /** upstream graph_partition: split where shouldPartition's answer flips. */
@@ -585,7 +555,7 @@ export class Scheduler {
     const out = new Set<string>();
     for (const n of p.nodes) {
       // in-place writes produce nothing new: the written buffer comes from elsewhere
-      for (const m of n.members) if (m.layout !== "none" && !m.target) out.add(m.name);
+      for (const m of n.members) if (m.layout !== "none" && !isMutation(m)) out.add(m.name);
     }
     return out;
   }
@@ -655,6 +625,59 @@ export class Scheduler {
       `${n.name} [${n.kind}] ${n.members.map((m) => m.name).join(", ")} — ${n.reason}`
     ).join("\n");
   }
+}
+
+/** An in-place write into another buffer (copy_, MutationOutput); aliases are not. */
+export function isMutation(b: IRBuffer): boolean {
+  return b.target !== null && b.layout !== "alias";
+}
+
+/** Stock methods, for tests that check a skipped patch left them untouched. */
+export const STOCK_SCHEDULER = {
+  shouldPartition: Scheduler.prototype.shouldPartition,
+  getGraphPartitionSignature: Scheduler.prototype.getGraphPartitionSignature,
+};
+
+/** The per-op rule step of shouldPartition: a reason or null. */
+export type PartitionRule = (b: IRBuffer, op: CustomOpDef) => string | null;
+
+/** 2.9.0: a registered rule is called with the op's fx node, which must exist (pytorch#163310).
+ * A custom op that only mutates its argument has none, hence the AssertionError of vllm#26678. */
+export const originNodeRule: PartitionRule = (b, op) => {
+  const rule = customShouldPartitionFns.get(op.name);
+  if (!rule) return null;
+  if (b.originNode === null) {
+    throw new AssertionFailure(
+      `assert ir_node.get_origin_node() is not None: custom op ${op.name} (${b.name}) has no ` +
+        `origin node`,
+    );
+  }
+  return rule(b.originNode) ? `custom partition rule for ${op.name}` : null;
+};
+
+/** The port's shouldPartition order (upstream 2.9.0): replay off, fused node (any member),
+ * non-GPU op, device copy, (data-dependent shapes: none in our op set), replay-unsafe tag, and
+ * last the per-op rule. */
+export function shouldPartitionWith(
+  s: Scheduler,
+  node: SchedulerNode,
+  rule: PartitionRule,
+): string | null {
+  if (!config.bool("inductor.replay")) return "replay is off: everything runs in call";
+  for (const b of node.members) {
+    if (b.def.kind !== "fallback") continue;
+    const op = getCustomOp(b.def.op);
+    if (!op) continue;
+    if (!op.wgsl && op.aliasOf === undefined) {
+      return `custom op ${op.name} runs on the host (a non-GPU op)`;
+    }
+    if (op.hostReadback) return `custom op ${op.name} copies device data to the host`;
+    if (op.replayUnsafe) return `custom op ${op.name} is tagged replay-unsafe`;
+    const r = rule(b, op);
+    if (r) return r;
+  }
+  void s;
+  return null;
 }
 
 /** Python's AssertionError, as the 2.9.0 port raises it (patch B's upstream failure). */

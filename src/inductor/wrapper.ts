@@ -2,7 +2,9 @@
 // wrapper (`call`) runs replay-unsafe partitions inline and calls each replayable partition,
 // which gets a SubgraphWrapperCodegen of its own with the partition's signature. Memory lines
 // (Allocate, FreeIfNotReused, Reuse) are planned by memoryPlanReuse.
+import { customKernelSpec } from "../codegen/wgsl/custom.ts";
 import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import { getCustomOp } from "../fx/custom_ops.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel, shapeStr } from "../dtype.ts";
 import type { IRBuffer } from "./ir.ts";
@@ -92,8 +94,14 @@ export class WrapperCodegen {
       this.allocated.add(m.name);
       this.lines.push({ op: "alloc", buf: m.name });
     }
-    if (n.kind === "fallback") this.lines.push({ op: "custom", node: n, buf: n.members[0] });
-    else if (n.kind !== "nop") this.lines.push({ op: "kernel", node: n, spec: s.kernelFor(n) });
+    if (n.kind === "fallback") {
+      const buf = n.members[0];
+      const op = buf.def.kind === "fallback" ? getCustomOp(buf.def.op) : null;
+      if (op?.wgsl && buf.layout !== "alias") {
+        const spec = customKernelSpec(n.name, buf, (x) => s.byName.get(x)!, s.realName);
+        this.lines.push({ op: "kernel", node: n, spec });
+      } else this.lines.push({ op: "custom", node: n, buf });
+    } else if (n.kind !== "nop") this.lines.push({ op: "kernel", node: n, spec: s.kernelFor(n) });
     for (const name of [...n.lastUsage].sort()) {
       const b = s.byName.get(name);
       const isInput = s.graph.inputs.includes(name) ||
@@ -225,8 +233,10 @@ export interface Program {
 export function codegenProgram(sched: Scheduler): Program {
   const main = new WrapperCodegen("call", sched);
   const partitionList = sched.graphPartition();
-  const usePartitions = partitionList.some((p) => !p.skip) && partitionList.length > 0 &&
-    config.bool("inductor.replay");
+  // graph_partition off: no partition functions; replay off: shouldPartition says yes to every
+  // node, so everything runs in call
+  const usePartitions = config.bool("inductor.graphPartition") &&
+    partitionList.some((p) => !p.skip);
   const signatures = usePartitions ? sched.getGraphPartitionSignature(partitionList) : [];
   const partitions = new Map<number, WrapperCodegen>();
   if (!usePartitions) {
@@ -250,6 +260,9 @@ export function codegenProgram(sched: Scheduler): Program {
   main.memoryPlanReuse();
   return { main, partitions, partitionList, signatures };
 }
+
+/** The stock method, for tests that check a skipped patch left it untouched. */
+export const STOCK_MEMORY_PLAN_REUSE = WrapperCodegen.prototype.memoryPlanReuse;
 
 export function printProgram(p: Program): string {
   const parts = [...p.partitions.values()].map((w) => w.print());

@@ -205,7 +205,14 @@ export class Executor {
         return s;
       });
     };
-    this.#outputs = run("call", scope);
+    try {
+      this.#outputs = run("call", scope);
+    } catch (e) {
+      // let pipeline compiles already started finish before the caller disposes the buffers
+      // their bind groups name
+      await Promise.allSettled(pending);
+      throw e;
+    }
     await Promise.all(pending);
     const own = this.slots.filter((s) => !inputSlots.has(s));
     this.stats.slots = own.length;

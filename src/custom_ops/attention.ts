@@ -1,0 +1,130 @@
+// vllm::unified_attention_with_output(q, k, v, out!): softmax attention that writes its result
+// into `out` and returns nothing, like vLLM's op of that name (mutates_args=["output"]). It is
+// the op that splits vLLM's graphs (a splitting op) and the one patch B's scenario needs.
+// Layout: q, k, v, out are [..., S, D] (leading dims are batch and heads).
+import { type DType, isFloat, shapeStr } from "../dtype.ts";
+import { DTypeError, ShapeError } from "../errors.ts";
+import { registerCustomOp } from "../fx/custom_ops.ts";
+import type { TensorMeta } from "../fx/graph.ts";
+import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
+import type { RefTensor } from "../reference/tensor.ts";
+
+export const ATTENTION_OP = "vllm::unified_attention_with_output";
+
+function metas(args: MetaArg[]): TensorMeta[] {
+  return args.slice(0, 4) as TensorMeta[];
+}
+
+function check(args: MetaArg[]): void {
+  const [q, k, v, out] = metas(args);
+  for (const [n, t] of [["q", q], ["k", k], ["v", v], ["out", out]] as const) {
+    if (t.shape.length < 2) {
+      throw new ShapeError(`${ATTENTION_OP}: ${n} must be [..., S, D], got ${shapeStr(t.shape)}`);
+    }
+    if (!isFloat(t.dtype)) {
+      throw new DTypeError(`${ATTENTION_OP}: ${n} must be f32 or f16, got ${t.dtype}`);
+    }
+  }
+  if (shapeStr(q.shape) !== shapeStr(out.shape)) {
+    throw new ShapeError(
+      `${ATTENTION_OP}: out ${shapeStr(out.shape)} must have q's shape ${shapeStr(q.shape)}`,
+    );
+  }
+  if (shapeStr(k.shape) !== shapeStr(v.shape) || shapeStr(k.shape) !== shapeStr(q.shape)) {
+    throw new ShapeError(
+      `${ATTENTION_OP}: q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)} and v ${
+        shapeStr(v.shape)
+      } must match`,
+    );
+  }
+}
+
+function scaleOf(kw: OpKwargs, d: number): number {
+  return kw.scale === null || kw.scale === undefined ? 1 / Math.sqrt(d) : Number(kw.scale);
+}
+
+function reference(args: RefArg[], kw: OpKwargs): null {
+  const [q, k, v, out] = args as RefTensor[];
+  const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
+  const rows = q.data.length / D;
+  const scale = scaleOf(kw, D);
+  const causal = kw.causal !== false;
+  const s = new Float64Array(S);
+  for (let r = 0; r < rows; r++) {
+    const i = r % S, base = (r - i) * D;
+    const jEnd = causal ? i + 1 : S;
+    let m = -Infinity;
+    for (let j = 0; j < jEnd; j++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += q.data[r * D + d] * k.data[base + j * D + d];
+      s[j] = dot * scale;
+      m = Math.max(m, s[j]);
+    }
+    let l = 0;
+    for (let j = 0; j < jEnd; j++) l += s[j] = Math.exp(s[j] - m);
+    for (let d = 0; d < D; d++) {
+      let acc = 0;
+      for (let j = 0; j < jEnd; j++) acc += s[j] * v.data[base + j * D + d];
+      out.data[r * D + d] = acc / l;
+    }
+  }
+  return null;
+}
+
+/** One invocation per query row; online softmax over the keys (one pass, flash-style). */
+function kernel(args: MetaArg[], kw: OpKwargs) {
+  const [q, , , out] = metas(args);
+  const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
+  const rows = q.shape.reduce((a, b) => a * b, 1) / D;
+  const t = (d: DType) => d;
+  const f16 = [q.dtype, out.dtype].includes("f16");
+  const scale = Math.fround(scaleOf(kw, D));
+  const causal = kw.causal !== false;
+  const WG = 64;
+  const groups = Math.ceil(rows / WG);
+  const wgsl = `${f16 ? "enable f16;\n" : ""}
+@group(0) @binding(0) var<storage, read> q: array<${t(q.dtype)}>;
+@group(0) @binding(1) var<storage, read> k: array<${t(q.dtype)}>;
+@group(0) @binding(2) var<storage, read> v: array<${t(q.dtype)}>;
+@group(0) @binding(3) var<storage, read_write> o: array<${t(out.dtype)}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * ${WG}u;
+  if (row >= ${rows}u) { return; }
+  let i = row % ${S}u;
+  let base = (row - i) * ${D}u;
+  var qr: array<f32, ${D}>;
+  var acc: array<f32, ${D}>;
+  for (var d = 0u; d < ${D}u; d++) { qr[d] = f32(q[row * ${D}u + d]); acc[d] = 0.0; }
+  var m = bitcast<f32>(0xff800000u);
+  var l = 0.0;
+  let jEnd = ${causal ? "i + 1u" : `${S}u`};
+  for (var j = 0u; j < jEnd; j++) {
+    var s = 0.0;
+    for (var d = 0u; d < ${D}u; d++) { s = fma(qr[d], f32(k[base + j * ${D}u + d]), s); }
+    s = s * ${scale};
+    let mn = max(m, s);
+    let corr = exp(m - mn);
+    let p = exp(s - mn);
+    l = l * corr + p;
+    for (var d = 0u; d < ${D}u; d++) { acc[d] = fma(p, f32(v[base + j * ${D}u + d]), acc[d] * corr); }
+    m = mn;
+  }
+  for (var d = 0u; d < ${D}u; d++) { o[row * ${D}u + d] = ${t(out.dtype)}(acc[d] / l); }
+}
+`;
+  const wx = Math.min(groups, 65535);
+  return { wgsl, workgroups: [wx, Math.ceil(groups / wx), 1] as [number, number, number] };
+}
+
+registerCustomOp({
+  name: ATTENTION_OP,
+  args: ["q", "k", "v", "out!"],
+  kwargs: { scale: null, causal: true },
+  shape: (args) => {
+    check(args);
+    return null;
+  },
+  reference,
+  wgsl: kernel,
+});

@@ -1,0 +1,4 @@
+// The custom ops shipped with the library (registered on import).
+export { ATTENTION_OP } from "./attention.ts";
+export { HOST_READBACK_OP } from "./host_readback.ts";
+export { VIEW_DTYPE_OP } from "./view_dtype.ts";
