@@ -134,6 +134,14 @@ export class CompiledGraph {
     return await ex.run(inputs, opts);
   }
 
+  /** Device-side timing: replays the recorded launches `iterations` times back to back, with
+   * no uploads or readbacks, and waits for the device; returns milliseconds per iteration. Run
+   * once with real inputs first (the buffers keep them). */
+  async timeDevice(iterations = 10): Promise<number> {
+    const ex = await this.#ensure();
+    return (await ex.replay(iterations)) / iterations;
+  }
+
   checkInputs(inputs: TypedArray[]): void {
     const specs = this.inputSpecs;
     if (!Array.isArray(inputs) || inputs.length !== specs.length) {
@@ -337,9 +345,11 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
       : fnOrGraph;
     validateGraph(graph);
     const mode = options.mode ?? "default";
-    const lowering = new GraphLowering(graph, { mode: mode === "eager" ? "eager" : "fused" });
+    const bindingLimit = config.int("inductor.maxKernelBindings");
+    const lmode = mode === "eager" ? "eager" : "fused";
+    const lowering = new GraphLowering(graph, { mode: lmode, bindingLimit });
     lowering.run();
-    const sched = lowering.updateScheduler({ mode: mode === "eager" ? "eager" : "fused" });
+    const sched = lowering.updateScheduler({ mode: lmode, bindingLimit });
     const program = codegenProgram(sched);
     counters.graphsCompiled++;
     counters.partitions += program.partitions.size ? program.partitionList.length : 1;

@@ -123,6 +123,14 @@ export const SCHEMA: KnobSpec[] = [
     doc: "Most scheduler nodes in one fused kernel.",
   },
   {
+    key: "inductor.maxKernelBindings",
+    type: "int",
+    default: 8,
+    min: 2,
+    env: "WEBGPU_INDUCTOR_MAX_KERNEL_BINDINGS",
+    doc: "Storage buffers one fused kernel may bind (WebGPU guarantees 8 per shader stage).",
+  },
+  {
     key: "inductor.debug",
     type: "bool",
     default: false,

@@ -11,6 +11,7 @@ import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
   type BinaryOp,
+  loadsOf,
   type UnaryOp,
   vbin,
   vcast,
@@ -34,7 +35,12 @@ export interface TBox {
 export interface LoweringOptions {
   /** eager: every fx node is realized into its own buffer(s); fused: inductor's rules. */
   mode: "eager" | "fused";
+  /** Storage bindings a kernel may use (see config inductor.maxKernelBindings). */
+  bindingLimit?: number;
 }
+
+/** WebGPU's guaranteed maxStorageBuffersPerShaderStage. */
+export const DEFAULT_BINDING_LIMIT = 8;
 
 export interface LoweredGraph {
   buffers: IRBuffer[];
@@ -214,7 +220,16 @@ export class GraphLowering {
     const isView = GraphLowering.isPlainRead(out);
     if (isView) return false;
     if (this.options.mode === "eager") return true;
-    return node.users.length > 1;
+    if (node.users.length > 1) return true;
+    // upstream realize_reads_threshold: a body reading too many buffers would need more
+    // storage bindings than a kernel may have (one is kept for the output)
+    const reads = new Set([...loadsOf(out.load(vars("x", out.shape))).values()].map((l) => l.buf));
+    return reads.size >= this.readsThreshold;
+  }
+
+  /** Most distinct buffers an inlined body may read before it is realized. */
+  get readsThreshold(): number {
+    return (this.options.bindingLimit ?? DEFAULT_BINDING_LIMIT) - 1;
   }
 
   box(a: Arg, where: string): TBox {

@@ -166,7 +166,11 @@ export class Scheduler {
         reads: [],
         deps: new Set(),
         lastUsage: new Set(),
-        reason: eager ? "eager mode: one kernel per op" : "",
+        reason: eager
+          ? (this.options.mode === "eager"
+            ? "eager mode: one kernel per op"
+            : "fusion is off (inductor.fusion=false)")
+          : "",
       });
     }
     for (const n of this.nodes) for (const m of n.members) this.#nodeOf.set(m.name, n);
@@ -246,12 +250,11 @@ export class Scheduler {
     const inGroup = new Set(members.map((m) => m.name));
     const stored = new Set<string>();
     for (const m of members) {
-      if (
-        this.outputs.has(m.name) || m.target ||
-        (m.def.kind !== "pointwise" && m.def.kind !== "reduction")
-      ) {
-        stored.add(m.name);
-      }
+      // kernel values (a matmul too: read only by its own epilogue it stays in registers) are
+      // stored only when something outside the kernel needs them
+      const kernelValue = m.def.kind === "pointwise" || m.def.kind === "reduction" ||
+        m.def.kind === "matmul";
+      if (this.outputs.has(m.name) || m.target || !kernelValue) stored.add(m.name);
     }
     for (const n of this.nodes) {
       for (const d of n.reads) {

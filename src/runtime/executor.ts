@@ -261,6 +261,42 @@ export class Executor {
     );
   }
 
+  async #host(a: Extract<Action, { kind: "host" }>): Promise<void> {
+    const h = this.h;
+    const slot = (name: string) => {
+      const s = a.scope.get(name);
+      if (!s) {
+        throw new ProgramError(`NameError: name '${name}' is not defined (custom op ${a.name})`);
+      }
+      return s;
+    };
+    await a.run({
+      read: async (name) => {
+        await this.#stream.synchronize();
+        const s = slot(name);
+        return await download(h, s.slot.buffer, s.dtype, s.numel);
+      },
+      write: (name, data) => writeBuffer(h, slot(name).slot.buffer, data, slot(name).dtype),
+    });
+  }
+
+  /** Replays the recorded launches `iterations` times back to back (inputs stay as they are,
+   * nothing is read back) and waits for the device: the device-side cost of a run. Host steps,
+   * if any, run in between as usual. Returns elapsed milliseconds. */
+  async replay(iterations: number): Promise<number> {
+    if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
+    await this.#stream.synchronize();
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      for (const a of this.#actions) {
+        if (a.kind === "launch") this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
+        else await this.#host(a);
+      }
+    }
+    await this.#stream.synchronize();
+    return performance.now() - t0;
+  }
+
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
