@@ -123,6 +123,14 @@ export const SCHEMA: KnobSpec[] = [
     doc: "Most scheduler nodes in one fused kernel.",
   },
   {
+    key: "inductor.matmulTemplate",
+    type: "enum",
+    default: "auto",
+    values: ["auto", "shared", "register"],
+    env: "WEBGPU_INDUCTOR_MATMUL_TEMPLATE",
+    doc: "Matmul template: workgroup-memory tiles (GPUs), register tiles (CPU adapters), or auto.",
+  },
+  {
     key: "inductor.maxKernelBindings",
     type: "int",
     default: 8,

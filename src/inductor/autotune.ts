@@ -20,11 +20,14 @@ import type { Program, WrapperCodegen } from "./wrapper.ts";
 
 /** Tile configs tried for each matmul (invalid ones for a shape are skipped). */
 export const TILE_CONFIGS: MatmulConfig[] = [
-  { tileM: 32, tileN: 32, tileK: 16, threadM: 4, threadN: 4 },
-  { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
-  { tileM: 32, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
-  { tileM: 64, tileN: 64, tileK: 16, threadM: 8, threadN: 8 },
-  { tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 },
+  { kind: "shared", tileM: 32, tileN: 32, tileK: 16, threadM: 4, threadN: 4 },
+  { kind: "shared", tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
+  { kind: "shared", tileM: 64, tileN: 64, tileK: 16, threadM: 8, threadN: 8 },
+  { kind: "shared", tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 },
+  { kind: "register", tileM: 32, tileN: 32, tileK: 4, threadM: 4, threadN: 4 },
+  { kind: "register", tileM: 32, tileN: 64, tileK: 4, threadM: 4, threadN: 8 },
+  { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 },
+  { kind: "register", tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 },
 ];
 
 /** Chosen config per kernel source and adapter (the in-memory tuning cache). */
@@ -55,7 +58,29 @@ export function autotuneScript(w: WrapperCodegen): string {
   return lines.join("\n");
 }
 
+/** CPU adapters (lavapipe, SwiftShader) run the register template faster; GPUs the shared one. */
+export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
+  const forced = config.str("inductor.matmulTemplate");
+  if (forced !== "auto") return forced as "shared" | "register";
+  const info = h.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const cpu = info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(h.info);
+  return cpu ? "register" : "shared";
+}
+
+/** Regenerate matmul kernels with the template flavour that suits the adapter (compile() ran
+ * before the device was known; bindings and stores do not change). */
+export function selectTemplates(h: DeviceHandle, p: Program): void {
+  const kind = matmulKindFor(h);
+  for (const w of [...p.partitions.values(), p.main]) {
+    for (const l of w.lines) {
+      if (l.op !== "kernel" || l.node.kind !== "matmul") continue;
+      l.spec = genMatmul({ ...w.sched.groupInput(l.spec.name, l.node.members), matmulKind: kind });
+    }
+  }
+}
+
 export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
+  selectTemplates(h, p);
   if (!autotuneEnabled()) return;
   for (const w of [...p.partitions.values(), p.main]) {
     const lines = w.lines.filter((l) => l.op === "kernel" && l.node.kind === "matmul");

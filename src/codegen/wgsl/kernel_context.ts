@@ -16,6 +16,8 @@ export interface GroupInput {
   buffer(name: string): IRBuffer;
   /** Storage a buffer name lives in (aliases and mutations resolve to the real buffer). */
   storage(name: string): string;
+  /** Matmul template flavour for the adapter (default "shared"). */
+  matmulKind?: "shared" | "register";
 }
 
 export class KernelContext implements BufferAccess {

@@ -8,7 +8,7 @@
 // The inner k loop over a slice is fully unrolled: straight-line WGSL ran 5–9x faster than the
 // same kernels written with loops on CPU adapters (measured in Chromium/SwiftShader).
 import { CompileError } from "../../errors.ts";
-import { iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
+import { iadd, iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
 import { loadsOf } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat } from "./kernel_context.ts";
@@ -16,6 +16,11 @@ import type { KernelSpec } from "./kernel_spec.ts";
 import { Scope, storeValue } from "./render.ts";
 
 export interface MatmulConfig {
+  /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
+   * reads its rows and columns straight from memory into a register tile, no barriers (CPU
+   * adapters such as lavapipe and SwiftShader, where workgroup memory and barriers cost more
+   * than they save). */
+  kind?: "shared" | "register";
   tileM: number;
   tileN: number;
   tileK: number;
@@ -31,12 +36,22 @@ export const DEFAULT_MATMUL_CONFIG: MatmulConfig = {
   threadN: 4,
 };
 
-/** A config suited to the shape: thin outputs (matvec-like) use narrow tiles. */
-export function chooseMatmulConfig(m: number, n: number): MatmulConfig {
-  if (m <= 4) return { tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 };
-  if (n <= 4) return { tileM: 64, tileN: 4, tileK: 16, threadM: 1, threadN: 4 };
-  if (m >= 64 && n >= 64) return { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
-  return DEFAULT_MATMUL_CONFIG;
+/** A config suited to the shape and the adapter class. */
+export function chooseMatmulConfig(
+  m: number,
+  n: number,
+  kind: "shared" | "register" = "shared",
+): MatmulConfig {
+  if (kind === "register") {
+    // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile
+    if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
+    if (m >= 64 && n >= 64) return { kind, tileM: 32, tileN: 64, tileK: 4, threadM: 4, threadN: 8 };
+    return { kind, tileM: 32, tileN: 32, tileK: 4, threadM: 4, threadN: 4 };
+  }
+  if (m <= 4) return { kind, tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 };
+  if (n <= 4) return { kind, tileM: 64, tileN: 4, tileK: 16, threadM: 1, threadN: 4 };
+  if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
+  return { ...DEFAULT_MATMUL_CONFIG, kind };
 }
 
 interface Segment {
@@ -104,7 +119,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     seg.epilogue.push(m);
   }
   const M = first.m, K = first.k, B = first.batch;
-  const c = cfg ?? chooseMatmulConfig(M, nTotal);
+  const c = cfg ?? chooseMatmulConfig(M, nTotal, g.matmulKind ?? "shared");
   const { tileM, tileN, tileK, threadM, threadN } = c;
   const wgX = tileN / threadN, wgY = tileM / threadM;
   const threads = wgX * wgY;
@@ -170,8 +185,74 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     }
     return lines;
   };
-  const loadA = loadTile("a");
-  const loadB = loadTile("b");
+  const register = c.kind === "register";
+  const loadA = register ? [] : loadTile("a");
+  const loadB = register ? [] : loadTile("b");
+  const mainLoop = register ? registerLoop() : [];
+
+  /** The k loop of the register kernel: straight-line, unrolled by `unroll`, operands read
+   * at clamped indices (always in bounds; out-of-range rows/columns are never stored). */
+  function registerLoop(): string[] {
+    const out: string[] = [];
+    const unroll = tileK;
+    const kMain = K - (K % unroll);
+    for (let i = 0; i < threadM; i++) {
+      out.push(`let mi${i} = min(row0 + tr * ${threadM}u + ${i}u, ${M - 1}u);`);
+    }
+    for (let j = 0; j < threadN; j++) {
+      out.push(`let nj${j} = min(col0 + tc * ${threadN}u + ${j}u, ${nTotal - 1}u);`);
+    }
+    // per column and segment: the segment-local column, clamped into the segment
+    if (segments.length > 1) {
+      for (let j = 0; j < threadN; j++) {
+        segments.forEach((seg, si) => {
+          out.push(
+            `let nl${j}_${si} = min(select(0u, nj${j} - ${seg.offset}u, nj${j} >= ${seg.offset}u), ${
+              seg.def.n - 1
+            }u);`,
+          );
+        });
+      }
+    }
+    const step = (kExpr: (kk: number) => IndexExpr, count: number): string[] => {
+      const lines: string[] = [];
+      for (let kk = 0; kk < count; kk++) {
+        const sc = top.child();
+        const k = kExpr(kk);
+        for (let i = 0; i < threadM; i++) {
+          const v = sc.value(ctx.body(first.a, vmap(ivar(`mi${i}`, M), null, k)));
+          sc.emit(`let a${i}_${kk} = ${v};`);
+        }
+        for (let j = 0; j < threadN; j++) {
+          let v = "";
+          segments.forEach((seg, si) => {
+            const nv = segments.length > 1
+              ? ivar(`nl${j}_${si}`, seg.def.n)
+              : ivar(`nj${j}`, seg.def.n);
+            const sv = sc.value(ctx.body(seg.def.b, vmap(iconst(0), nv, k)));
+            v = si === 0 ? sv : `select(${v}, ${sv}, nj${j} >= ${seg.offset}u)`;
+          });
+          sc.emit(`let b${j}_${kk} = ${v};`);
+        }
+        for (let i = 0; i < threadM; i++) {
+          for (let j = 0; j < threadN; j++) {
+            sc.emit(`acc${i}_${j} = fma(a${i}_${kk}, b${j}_${kk}, acc${i}_${j});`);
+          }
+        }
+        lines.push(...sc.lines);
+      }
+      return lines;
+    };
+    if (kMain > 0) {
+      out.push(`for (var k0 = 0u; k0 < ${kMain}u; k0 = k0 + ${unroll}u) {`);
+      out.push(...step((kk) => iadd(ivar("k0", K), iconst(kk)), unroll).map((l) => "  " + l), `}`);
+    }
+    if (kMain < K) {
+      out.push(`for (var k1 = ${kMain}u; k1 < ${K}u; k1 = k1 + 1u) {`);
+      out.push(...step(() => ivar("k1", K), 1).map((l) => "  " + l), `}`);
+    }
+    return out;
+  }
 
   const inner: string[] = [];
   for (let kk = 0; kk < tileK; kk++) {
@@ -251,10 +332,21 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
       epi.push(`  }`, `}`);
     }
   }
+  const loop = register ? mainLoop : [
+    `for (var k0 = 0u; k0 < ${K}u; k0 = k0 + ${tileK}u) {`,
+    ...loadA.map((l) => "  " + l),
+    ...loadB.map((l) => "  " + l),
+    `  workgroupBarrier();`,
+    ...inner.map((l) => "  " + l),
+    `  workgroupBarrier();`,
+    `}`,
+  ];
   const src = [
     ctx.declarations(),
-    `var<workgroup> tileA: array<f32, ${tileM * tileK}>;`,
-    `var<workgroup> tileB: array<f32, ${tileK * tileN}>;`,
+    ...(register ? [] : [
+      `var<workgroup> tileA: array<f32, ${tileM * tileK}>;`,
+      `var<workgroup> tileB: array<f32, ${tileK * tileN}>;`,
+    ]),
     ...top.helpers,
     `@compute @workgroup_size(${wgX}, ${wgY})`,
     `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {`,
@@ -265,13 +357,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     `  let row0 = wid.y * ${tileM}u;`,
     `  let col0 = wid.x * ${tileN}u;`,
     ...accDecl.map((l) => "  " + l),
-    `  for (var k0 = 0u; k0 < ${K}u; k0 = k0 + ${tileK}u) {`,
-    ...loadA.map((l) => "    " + l),
-    ...loadB.map((l) => "    " + l),
-    `    workgroupBarrier();`,
-    ...inner.map((l) => "    " + l),
-    `    workgroupBarrier();`,
-    `  }`,
+    ...loop.map((l) => "  " + l),
     ...epi.map((l) => "  " + l),
     `}`,
     "",
