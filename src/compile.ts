@@ -117,7 +117,10 @@ export class CompiledGraph {
       this.#executor = config.patch(this.#config, async () => {
         const h = await getDevice();
         await runAutotune(h, this.program);
-        const ex = await Executor.create(h, this.#execProgram());
+        const ex = await Executor.create(h, this.#execProgram(), {
+          replay: config.bool("inductor.replay"),
+          arena: config.bool("inductor.memoryPlanning"),
+        });
         counters.partitionsRecorded += ex.stats.recordedPartitions;
         return ex;
       });
@@ -137,6 +140,13 @@ export class CompiledGraph {
   /** Device-side timing: replays the recorded launches `iterations` times back to back, with
    * no uploads or readbacks, and waits for the device; returns milliseconds per iteration. Run
    * once with real inputs first (the buffers keep them). */
+  /** Device memory the run uses after preparation: `plannedBytes` (arena total with
+   * inductor.memoryPlanning, else the reuse-planned slots), `reuseBytes`, `unplannedBytes`,
+   * `arenas`, launches and host steps per run. */
+  async memoryStats(): Promise<Executor["stats"]> {
+    return { ...(await this.#ensure()).stats };
+  }
+
   async timeDevice(iterations = 10): Promise<number> {
     const ex = await this.#ensure();
     return (await ex.replay(iterations)) / iterations;

@@ -131,7 +131,9 @@ export class WrapperCodegen {
       if (!isMemoryLine(last) || buf === null || outputs.has(buf)) break;
       this.lines.pop();
     }
-    if (!config.bool("inductor.allowBufferReuse")) return;
+    // with memory planning (upstream memory_plan) the runtime packs every allocation into
+    // arenas by lifetime, which subsumes same-size reuse
+    if (!config.bool("inductor.allowBufferReuse") || config.bool("inductor.memoryPlanning")) return;
     const states = [new PlanningState()];
     this.lines = this.lines.map((l) => {
       const st = states[states.length - 1];

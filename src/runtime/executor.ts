@@ -1,8 +1,11 @@
 // Runs a compiled program. `create` interprets the program once with scopes, as the generated
-// Python wrapper would run: allocations get persistent GPU buffers, reuses share them, frees
-// remove names; every kernel's bind group is fixed then. A run writes the inputs, replays the
-// recorded launches on one stream (host steps in between), and reads the outputs back. The
-// runtime never sees fx nodes or IR: only names, kernel specs and host callbacks.
+// Python wrapper would run: allocations become storage slots, reuses share them, frees end a
+// slot's life and remove names. Slots then get device memory — a buffer each, or (memory
+// planning) aligned offsets in a few arenas packed by lifetime — and every kernel's bind group
+// is fixed. A run writes the inputs, replays the recorded launches on one stream (host steps in
+// between), and reads the outputs back. The runtime never sees fx nodes or IR: only names,
+// kernel specs and host callbacks.
+import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 import { type DType, gpuBytes, type TypedArray, typedArrayFor } from "../dtype.ts";
 import { DeviceError } from "../errors.ts";
 import { createStorageBuffer, destroyBuffer, download, writeBuffer } from "./buffers.ts";
@@ -11,11 +14,21 @@ import { getPipeline } from "./pipeline_cache.ts";
 import { type ExecProgram, type HostIO, ProgramError } from "./program.ts";
 import { Stream } from "./stream.ts";
 
-/** A physical GPU buffer. */
+/** Storage for one allocation (and the reuses that inherit it). */
 interface Slot {
-  buffer: GPUBuffer;
+  label: string;
   dtype: DType;
   numel: number;
+  bytes: number;
+  /** Program step that allocates it, and the last step that uses it. */
+  start: number;
+  end: number;
+  input: boolean;
+  /** Bound by a custom op's own kernel: gets a buffer of its own, never an arena range. */
+  ownBuffer?: boolean;
+  /** Where it lives once placed. */
+  buffer?: GPUBuffer;
+  offset: number;
 }
 
 /** What a name is bound to: a slot seen with the name's own dtype and length (a reuse or a
@@ -26,15 +39,38 @@ interface Binding {
   numel: number;
 }
 
-type Action =
-  | {
-    kind: "launch";
-    name: string;
-    pipeline: GPUComputePipeline;
-    bindGroup: GPUBindGroup;
-    grid: [number, number, number];
-  }
-  | { kind: "host"; name: string; run: (io: HostIO) => Promise<void>; scope: Map<string, Binding> };
+interface Launch {
+  kind: "launch";
+  name: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number, number];
+  slots: Slot[];
+}
+interface HostStep {
+  kind: "host";
+  name: string;
+  run: (io: HostIO) => Promise<void>;
+  scope: Map<string, Binding>;
+}
+type Action = Launch | HostStep;
+
+/** A launch found by the interpretation, waiting for its pipeline and bind group. */
+interface PendingLaunch {
+  idx: number;
+  spec: KernelSpec;
+  slots: Slot[];
+}
+
+export interface ExecutorOptions {
+  /** Replay the recorded launches (one encoder for the whole run, bind groups made once).
+   * Without replay every launch makes its bind group again and is submitted on its own, as an
+   * eager framework does (upstream: no cudagraphs). */
+  replay: boolean;
+  /** Pack intermediates at aligned offsets in a few arenas by lifetime (upstream
+   * memory_planning) instead of one buffer per slot. */
+  arena?: boolean;
+}
 
 export interface RunOptions {
   /** Fill every non-input buffer with NaN (ints: 0xDEADBEEF) first, so a kernel that leaves
@@ -51,19 +87,26 @@ const POISON: Record<DType, number> = {
 };
 
 export interface ExecStats {
-  /** Physical buffers (inputs excluded) and their bytes: the planned footprint. */
+  /** Storage slots (inputs excluded) after reuse planning, and their bytes. */
   slots: number;
+  reuseBytes: number;
+  /** Device bytes actually allocated for intermediates and outputs (arena total with memory
+   * planning, the slots' sum without). */
   plannedBytes: number;
   /** Bytes of every allocation line, as if nothing were reused. */
   unplannedBytes: number;
+  arenas: number;
   launchesPerRun: number;
   hostStepsPerRun: number;
   /** Replayable partitions recorded (once each, at prepare). */
   recordedPartitions: number;
 }
 
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
 export class Executor {
   readonly slots: Slot[] = [];
+  #buffers: GPUBuffer[] = [];
   #inputs: Slot[] = [];
   #outputs: Binding[] = [];
   #actions: Action[] = [];
@@ -71,21 +114,31 @@ export class Executor {
   #disposed = false;
   stats: ExecStats = {
     slots: 0,
+    reuseBytes: 0,
     plannedBytes: 0,
     unplannedBytes: 0,
+    arenas: 0,
     launchesPerRun: 0,
     hostStepsPerRun: 0,
     recordedPartitions: 0,
   };
 
-  private constructor(readonly h: DeviceHandle, readonly program: ExecProgram) {
+  private constructor(
+    readonly h: DeviceHandle,
+    readonly program: ExecProgram,
+    readonly options: ExecutorOptions,
+  ) {
     this.#stream = new Stream(h, "compiled-graph");
   }
 
-  static async create(h: DeviceHandle, program: ExecProgram): Promise<Executor> {
-    const ex = new Executor(h, program);
+  static async create(
+    h: DeviceHandle,
+    program: ExecProgram,
+    options: ExecutorOptions = { replay: true },
+  ): Promise<Executor> {
+    const ex = new Executor(h, program, options);
     try {
-      await ex.#interpret();
+      await ex.#prepare();
     } catch (e) {
       ex.dispose();
       throw e;
@@ -93,41 +146,42 @@ export class Executor {
     return ex;
   }
 
-  #slot(dtype: DType, numel: number, label: string): Slot {
+  #newSlot(dtype: DType, numel: number, label: string, step: number, input = false): Slot {
     requireDType(this.h, dtype, `buffer '${label}'`);
-    const s = { buffer: createStorageBuffer(this.h, numel * gpuBytes(dtype), label), dtype, numel };
+    const bytes = Math.max(4, roundUp(numel * gpuBytes(dtype), 4));
+    const s: Slot = { label, dtype, numel, bytes, start: step, end: step, input, offset: 0 };
     this.slots.push(s);
     return s;
   }
 
-  /** One pass over the program with Python-like scopes; fixes buffers and bind groups. */
-  async #interpret(): Promise<void> {
+  /** One pass over the program with Python-like scopes: slots, lifetimes, launches. */
+  #interpret(): { launches: PendingLaunch[] } {
     const p = this.program;
+    let step = 0;
     const scope = new Map<string, Binding>();
     for (const i of p.inputs) {
-      const s = this.#slot(i.dtype, i.numel, i.name);
+      const s = this.#newSlot(i.dtype, i.numel, i.name, 0, true);
       this.#inputs.push(s);
       scope.set(i.name, { slot: s, dtype: i.dtype, numel: i.numel });
     }
-    const inputSlots = new Set(this.#inputs);
-    const pending: Promise<void>[] = [];
+    const launches: PendingLaunch[] = [];
+    const touch = (b: Binding) => (b.slot.end = Math.max(b.slot.end, step));
     const run = (fnName: string, sc: Map<string, Binding>): Binding[] => {
       const fn = p.functions.get(fnName)!;
       const lookup = (name: string, doing: string): Binding => {
         const s = sc.get(name);
         if (!s) {
-          throw new ProgramError(
-            `NameError: name '${name}' is not defined (${fnName}: ${doing})`,
-          );
+          throw new ProgramError(`NameError: name '${name}' is not defined (${fnName}: ${doing})`);
         }
         return s;
       };
       if (fn.replayable) this.stats.recordedPartitions++;
       for (const l of fn.lines) {
+        step++;
         switch (l.op) {
           case "alloc":
             sc.set(l.name, {
-              slot: this.#slot(l.dtype, l.numel, l.name),
+              slot: this.#newSlot(l.dtype, l.numel, l.name, step),
               dtype: l.dtype,
               numel: l.numel,
             });
@@ -138,48 +192,35 @@ export class Executor {
             const s = lookup(l.prev, `reusing '${l.prev}' for '${l.next}'`);
             sc.delete(l.prev);
             sc.set(l.next, { slot: s.slot, dtype: l.dtype, numel: l.numel });
+            touch(s);
             this.stats.unplannedBytes += l.numel * gpuBytes(l.dtype);
             break;
           }
           case "free":
-            lookup(l.name, `del ${l.name}`);
+            touch(lookup(l.name, `del ${l.name}`));
             sc.delete(l.name);
             break;
-          case "alias":
-            sc.set(l.name, {
-              slot: lookup(l.of, `viewing '${l.of}' as '${l.name}'`).slot,
-              dtype: l.dtype,
-              numel: l.numel,
-            });
+          case "alias": {
+            const of = lookup(l.of, `viewing '${l.of}' as '${l.name}'`);
+            sc.set(l.name, { slot: of.slot, dtype: l.dtype, numel: l.numel });
+            touch(of);
             break;
+          }
           case "kernel": {
-            const spec = l.spec;
-            const bufs = spec.bindings.map((b) =>
-              lookup(b.storage, `kernel ${spec.name}`).slot.buffer
-            );
-            const idx = this.#actions.length;
+            const slots = l.spec.bindings.map((b) => lookup(b.storage, `kernel ${l.spec.name}`));
+            slots.forEach(touch);
+            if (l.spec.custom) { for (const b of slots) b.slot.ownBuffer = true; }
+            launches.push({
+              idx: this.#actions.length,
+              spec: l.spec,
+              slots: slots.map((b) => b.slot),
+            });
             this.#actions.push(null as unknown as Action);
-            pending.push(
-              getPipeline(this.h, { name: spec.name, wgsl: spec.wgsl }).then((pipeline) => {
-                const bindGroup = this.h.device.createBindGroup({
-                  label: spec.name,
-                  layout: pipeline.getBindGroupLayout(0),
-                  entries: bufs.map((buffer, i) => ({ binding: i, resource: { buffer } })),
-                });
-                this.#actions[idx] = {
-                  kind: "launch",
-                  name: spec.name,
-                  pipeline,
-                  bindGroup,
-                  grid: spec.workgroups,
-                };
-              }),
-            );
             this.stats.launchesPerRun++;
             break;
           }
           case "host": {
-            for (const r of l.reads) lookup(r, `custom op ${l.name}`);
+            for (const r of l.reads) touch(lookup(r, `custom op ${l.name}`));
             this.#actions.push({ kind: "host", name: l.name, run: l.run, scope: new Map(sc) });
             this.stats.hostStepsPerRun++;
             break;
@@ -205,65 +246,150 @@ export class Executor {
         return s;
       });
     };
-    try {
-      this.#outputs = run("call", scope);
-    } catch (e) {
-      // let pipeline compiles already started finish before the caller disposes the buffers
-      // their bind groups name
-      await Promise.allSettled(pending);
-      throw e;
+    this.#outputs = run("call", scope);
+    for (const o of this.#outputs) o.slot.end = Infinity; // outputs live past the run
+    // a host step may read any slot of its scope later than its reads say
+    for (const a of this.#actions) {
+      if (a?.kind === "host") {
+        for (const b of a.scope.values()) b.slot.end = Math.max(b.slot.end, step);
+      }
     }
+    return { launches };
+  }
+
+  async #prepare(): Promise<void> {
+    const { launches } = this.#interpret();
+    this.#place();
+    for (const l of launches) checkNoOverlap(l.spec.name, l.slots);
+    const pending = launches.map(async ({ idx, spec, slots }) => {
+      const pipeline = await getPipeline(this.h, { name: spec.name, wgsl: spec.wgsl });
+      this.#actions[idx] = {
+        kind: "launch",
+        name: spec.name,
+        pipeline,
+        bindGroup: this.#bindGroup(pipeline, spec.name, slots),
+        grid: spec.workgroups,
+        slots,
+      };
+    });
     await Promise.all(pending);
-    const own = this.slots.filter((s) => !inputSlots.has(s));
+  }
+
+  #bindGroup(pipeline: GPUComputePipeline, label: string, slots: Slot[]): GPUBindGroup {
+    return this.h.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: slots.map((s, i) => ({
+        binding: i,
+        resource: { buffer: s.buffer!, offset: s.offset, size: s.bytes },
+      })),
+    });
+  }
+
+  /** Give every slot device memory: inputs their own buffers; intermediates a buffer each, or
+   * packed into arenas by lifetime (greedy best-offset placement, largest first). */
+  #place(): void {
+    const own = this.slots.filter((s) => !s.input);
+    for (const s of this.#inputs) s.buffer = this.#alloc(s.bytes, s.label);
     this.stats.slots = own.length;
-    this.stats.plannedBytes = own.reduce((a, s) => a + s.numel * gpuBytes(s.dtype), 0);
+    this.stats.reuseBytes = own.reduce((a, s) => a + s.bytes, 0);
+    if (!this.options.arena) {
+      for (const s of own) s.buffer = this.#alloc(s.bytes, s.label);
+      this.stats.plannedBytes = this.stats.reuseBytes;
+      this.stats.arenas = 0;
+      return;
+    }
+    const align = Math.max(4, this.h.limits.minStorageBufferOffsetAlignment);
+    const cap = Math.min(this.h.limits.maxStorageBufferBindingSize, this.h.limits.maxBufferSize);
+    for (const s of own.filter((s) => s.ownBuffer)) s.buffer = this.#alloc(s.bytes, s.label);
+    const packed = own.filter((s) => !s.ownBuffer);
+    // greedy interval packing is order-sensitive: try a few orders, keep the smallest
+    const orders: ((a: Slot, b: Slot) => number)[] = [
+      (a, b) => b.bytes - a.bytes || a.start - b.start,
+      (a, b) => a.start - b.start || b.bytes - a.bytes,
+      (a, b) => (b.end - b.start) - (a.end - a.start) || b.bytes - a.bytes,
+    ];
+    let arenas: Arena[] = [];
+    let best = Infinity;
+    for (const order of orders) {
+      const plan = packArenas([...packed].sort(order), align, cap);
+      const total = plan.arenas.reduce((t, a) => t + a.size, 0);
+      if (total < best) {
+        best = total;
+        arenas = plan.arenas;
+        for (const [slot, off] of plan.offsets) slot.offset = off;
+      }
+    }
+    arenas.forEach((a, i) => {
+      const buffer = this.#alloc(a.size, `arena${i}`);
+      for (const s of a.placed) s.buffer = buffer;
+    });
+    this.stats.arenas = arenas.length;
+    this.stats.plannedBytes = arenas.reduce((t, a) => t + a.size, 0) +
+      own.filter((s) => s.ownBuffer).reduce((t, s) => t + s.bytes, 0);
+  }
+
+  #alloc(bytes: number, label: string): GPUBuffer {
+    const b = createStorageBuffer(this.h, bytes, label);
+    this.#buffers.push(b);
+    return b;
   }
 
   async run(inputs: TypedArray[], opts: RunOptions = {}): Promise<TypedArray[]> {
     if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
     const h = this.h;
-    this.#inputs.forEach((s, i) => writeBuffer(h, s.buffer, inputs[i], s.dtype));
+    this.#inputs.forEach((s, i) => writeBuffer(h, s.buffer!, inputs[i], s.dtype, s.offset));
     if (opts.poison) {
-      const inputSet = new Set(this.#inputs);
       for (const s of this.slots) {
-        if (inputSet.has(s)) continue;
+        if (s.input) continue;
         const fill = typedArrayFor(s.dtype, s.numel);
         fill.fill(POISON[s.dtype]);
-        writeBuffer(h, s.buffer, fill, s.dtype);
+        writeBuffer(h, s.buffer!, fill, s.dtype, s.offset);
       }
     }
-    for (const a of this.#actions) {
-      if (a.kind === "launch") this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
-      else {
-        const sc = a.scope;
-        const slot = (name: string) => {
-          const s = sc.get(name);
-          if (!s) {
-            throw new ProgramError(
-              `NameError: name '${name}' is not defined (custom op ${a.name})`,
-            );
-          }
-          return s;
-        };
-        await a.run({
-          read: async (name) => {
-            await this.#stream.synchronize();
-            const s = slot(name);
-            return await download(h, s.slot.buffer, s.dtype, s.numel);
-          },
-          write: (name, data) => writeBuffer(h, slot(name).slot.buffer, data, slot(name).dtype),
-        });
-      }
-    }
+    await this.#launchFrom(0);
     await this.#stream.synchronize();
-    return await Promise.all(
-      this.#outputs.map((s) => download(h, s.slot.buffer, s.dtype, s.numel)),
-    );
+    return await Promise.all(this.#outputs.map((b) => this.#read(b)));
   }
 
-  async #host(a: Extract<Action, { kind: "host" }>): Promise<void> {
-    const h = this.h;
-    const slot = (name: string) => {
+  async #read(b: Binding): Promise<TypedArray> {
+    if (b.slot.offset === 0) return await download(this.h, b.slot.buffer!, b.dtype, b.numel);
+    // arena slots: copy the range out first (readback starts at offset 0)
+    const tmp = createStorageBuffer(this.h, b.slot.bytes, `${b.slot.label} (arena readback)`);
+    try {
+      this.#stream.copyBufferToBuffer(b.slot.buffer!, b.slot.offset, tmp, 0, b.slot.bytes);
+      await this.#stream.synchronize();
+      return await download(this.h, tmp, b.dtype, b.numel);
+    } finally {
+      destroyBuffer(tmp);
+    }
+  }
+
+  /** Launch the actions from index `i` on (host steps await in between). */
+  async #launchFrom(i: number): Promise<void> {
+    for (; i < this.#actions.length; i++) {
+      const a = this.#actions[i];
+      if (a.kind === "host") {
+        await this.#host(a);
+        continue;
+      }
+      if (this.options.replay) {
+        this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
+        continue;
+      }
+      // no replay: a fresh bind group and one submit per launch
+      this.#stream.launch(
+        a.pipeline,
+        [this.#bindGroup(a.pipeline, a.name, a.slots)],
+        a.grid,
+        a.name,
+      );
+      this.#stream.flush();
+    }
+  }
+
+  async #host(a: HostStep): Promise<void> {
+    const binding = (name: string) => {
       const s = a.scope.get(name);
       if (!s) {
         throw new ProgramError(`NameError: name '${name}' is not defined (custom op ${a.name})`);
@@ -273,10 +399,12 @@ export class Executor {
     await a.run({
       read: async (name) => {
         await this.#stream.synchronize();
-        const s = slot(name);
-        return await download(h, s.slot.buffer, s.dtype, s.numel);
+        return await this.#read(binding(name));
       },
-      write: (name, data) => writeBuffer(h, slot(name).slot.buffer, data, slot(name).dtype),
+      write: (name, data) => {
+        const b = binding(name);
+        writeBuffer(this.h, b.slot.buffer!, data, b.dtype, b.slot.offset);
+      },
     });
   }
 
@@ -287,12 +415,7 @@ export class Executor {
     if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
     await this.#stream.synchronize();
     const t0 = performance.now();
-    for (let i = 0; i < iterations; i++) {
-      for (const a of this.#actions) {
-        if (a.kind === "launch") this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
-        else await this.#host(a);
-      }
-    }
+    for (let i = 0; i < iterations; i++) await this.#launchFrom(0);
     await this.#stream.synchronize();
     return performance.now() - t0;
   }
@@ -300,8 +423,71 @@ export class Executor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const s of this.slots) destroyBuffer(s.buffer);
+    for (const b of this.#buffers) destroyBuffer(b);
+    this.#buffers = [];
     this.slots.length = 0;
     this.#actions = [];
   }
+}
+
+/** Two bindings of one dispatch must not share bytes of one buffer (an arena packs only slots
+ * whose lifetimes are disjoint, so this never fires unless the packing is wrong). */
+function checkNoOverlap(kernel: string, slots: Slot[]): void {
+  for (let i = 0; i < slots.length; i++) {
+    for (let j = i + 1; j < slots.length; j++) {
+      const a = slots[i], b = slots[j];
+      if (a === b || a.buffer !== b.buffer) continue;
+      if (a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes) {
+        throw new DeviceError(
+          `kernel '${kernel}': bindings '${a.label}' and '${b.label}' overlap in '${a.buffer?.label}'`,
+        );
+      }
+    }
+  }
+}
+
+interface Arena {
+  size: number;
+  placed: Slot[];
+}
+
+/** Place slots (in the given order) at the lowest aligned offset of the first arena where they
+ * do not overlap, in bytes, any slot alive at the same time; new arenas past `cap` bytes. */
+function packArenas(
+  slots: Slot[],
+  align: number,
+  cap: number,
+): { arenas: Arena[]; offsets: Map<Slot, number> } {
+  const arenas: Arena[] = [];
+  const offsets = new Map<Slot, number>();
+  const overlapsInTime = (a: Slot, b: Slot) => a.start <= b.end && b.start <= a.end;
+  for (const s of slots) {
+    if (s.bytes > cap) {
+      throw new DeviceError(
+        `buffer '${s.label}' of ${s.bytes} bytes exceeds the device's maxStorageBufferBindingSize (${cap})`,
+      );
+    }
+    let placed = false;
+    for (const arena of arenas) {
+      const busy = arena.placed.filter((o) => overlapsInTime(o, s))
+        .sort((a, b) => offsets.get(a)! - offsets.get(b)!);
+      let off = 0;
+      for (const o of busy) {
+        const oOff = offsets.get(o)!;
+        if (off + s.bytes <= oOff) break;
+        off = Math.max(off, roundUp(oOff + o.bytes, align));
+      }
+      if (off + s.bytes > cap) continue;
+      offsets.set(s, off);
+      arena.placed.push(s);
+      arena.size = Math.max(arena.size, off + s.bytes);
+      placed = true;
+      break;
+    }
+    if (!placed) {
+      offsets.set(s, 0);
+      arenas.push({ size: s.bytes, placed: [s] });
+    }
+  }
+  return { arenas, offsets };
 }

@@ -40,6 +40,7 @@ export function customKernelSpec(
     wgsl: k.wgsl,
     bindings,
     workgroups: k.workgroups,
+    custom: true,
     computes: [buf.name],
     stores: [buf.name, ...d.mutated],
   };

@@ -1,6 +1,7 @@
 // Shared machinery for generating one fused kernel: binding table, body inlining of fused
 // members, register substitution of in-kernel reduction results.
 import { contiguousStrides, type DType, gpuBytes, wgslStorageType } from "../../dtype.ts";
+import { config } from "../../config.ts";
 import { CompileError } from "../../errors.ts";
 import { type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer } from "../../inductor/ir.ts";
@@ -114,8 +115,12 @@ export class KernelContext implements BufferAccess {
   declarations(): string {
     const needF16 = this.bindings.some((b) => b.dtype === "f16");
     const lines = needF16 ? ["enable f16;", ""] : [];
+    // with arena memory planning several bindings of a dispatch may be ranges of one buffer,
+    // and WebGPU forbids mixing read-only and writable uses of a buffer in one dispatch: then
+    // every binding is declared read_write
+    const allWritable = config.bool("inductor.memoryPlanning");
     this.bindings.forEach((b, i) => {
-      const acc = b.access === "read" ? "read" : "read_write";
+      const acc = b.access === "read" && !allWritable ? "read" : "read_write";
       lines.push(
         `@group(0) @binding(${i}) var<storage, ${acc}> t${i}: array<${wgslStorageType(b.dtype)}>;`,
       );

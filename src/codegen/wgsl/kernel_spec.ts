@@ -13,6 +13,9 @@ export interface KernelSpec {
   wgsl: string;
   bindings: KernelBinding[];
   workgroups: [number, number, number];
+  /** A custom op's own WGSL, whose binding access modes are its own: its buffers are never
+   * packed into a shared arena. */
+  custom?: boolean;
   /** Which IR buffers the kernel computes and which of them it stores (for explain). */
   computes: string[];
   stores: string[];
