@@ -87,6 +87,8 @@ function kernel(args: MetaArg[], kw: OpKwargs) {
 @group(0) @binding(1) var<storage, read> k: array<${t(q.dtype)}>;
 @group(0) @binding(2) var<storage, read> v: array<${t(q.dtype)}>;
 @group(0) @binding(3) var<storage, read_write> o: array<${t(out.dtype)}>;
+// Chromium rejects constant expressions that evaluate to -inf: bitcast a module-scope var
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = gid.x + gid.y * nwg.x * ${WG}u;
@@ -96,7 +98,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var qr: array<f32, ${D}>;
   var acc: array<f32, ${D}>;
   for (var d = 0u; d < ${D}u; d++) { qr[d] = f32(q[row * ${D}u + d]); acc[d] = 0.0; }
-  var m = bitcast<f32>(0xff800000u);
+  var m = bitcast<f32>(NEG_INF_BITS);
   var l = 0.0;
   let jEnd = ${causal ? "i + 1u" : `${S}u`};
   for (var j = 0u; j < jEnd; j++) {

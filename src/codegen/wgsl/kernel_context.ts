@@ -7,7 +7,7 @@ import { type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.
 import type { IRBuffer } from "../../inductor/ir.ts";
 import { type VExpr, vreg, vsubst } from "../../inductor/value_expr.ts";
 import type { KernelBinding } from "./kernel_spec.ts";
-import type { BufferAccess } from "./render.ts";
+import { type BufferAccess, SPECIAL_FLOAT_DECLS } from "./render.ts";
 
 export interface GroupInput {
   name: string;
@@ -115,6 +115,7 @@ export class KernelContext implements BufferAccess {
   declarations(): string {
     const needF16 = this.bindings.some((b) => b.dtype === "f16");
     const lines = needF16 ? ["enable f16;", ""] : [];
+    lines.push(SPECIAL_FLOAT_DECLS);
     // with arena memory planning several bindings of a dispatch may be ranges of one buffer,
     // and WebGPU forbids mixing read-only and writable uses of a buffer in one dispatch: then
     // every binding is declared read_write

@@ -10,7 +10,7 @@ import { iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.t
 import type { IRBuffer, ReductionDef, ReductionType } from "../../inductor/ir.ts";
 import { declareUnravel, type GroupInput, KernelContext } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { literal, regType, Scope, storeValue } from "./render.ts";
+import { F32_NEG_INF, F32_POS_INF, literal, regType, Scope, storeValue } from "./render.ts";
 
 /** Rows up to this length are reduced serially by one invocation. */
 export const SERIAL_ROW_MAX = 32;
@@ -21,17 +21,9 @@ function identity(rtype: ReductionType, d: DType): string {
       return literal(0, d);
     case "max":
     case "argmax":
-      return d === "u32"
-        ? "0u"
-        : d === "i32"
-        ? "i32(-2147483647 - 1)"
-        : "bitcast<f32>(0xff800000u)";
+      return d === "u32" ? "0u" : d === "i32" ? "i32(-2147483647 - 1)" : F32_NEG_INF;
     case "min":
-      return d === "u32"
-        ? "0xffffffffu"
-        : d === "i32"
-        ? "i32(2147483647)"
-        : "bitcast<f32>(0x7f800000u)";
+      return d === "u32" ? "0xffffffffu" : d === "i32" ? "i32(2147483647)" : F32_POS_INF;
   }
 }
 

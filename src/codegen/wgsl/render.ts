@@ -5,6 +5,18 @@ import type { DType } from "../../dtype.ts";
 import { type IndexExpr, istr } from "../../inductor/index_expr.ts";
 import type { VExpr } from "../../inductor/value_expr.ts";
 
+// Chromium's WGSL compiler rejects any constant expression that evaluates to ±inf or NaN
+// ("value -inf cannot be represented as 'f32'"), so special floats are bitcast from module-scope
+// vars, which are not constant expressions. Every generated kernel declares them.
+export const SPECIAL_FLOAT_DECLS = [
+  "var<private> F32_POS_INF_BITS: u32 = 0x7f800000u;",
+  "var<private> F32_NEG_INF_BITS: u32 = 0xff800000u;",
+  "var<private> F32_NAN_BITS: u32 = 0x7fc00000u;",
+].join("\n");
+export const F32_POS_INF = "bitcast<f32>(F32_POS_INF_BITS)";
+export const F32_NEG_INF = "bitcast<f32>(F32_NEG_INF_BITS)";
+export const F32_NAN = "bitcast<f32>(F32_NAN_BITS)";
+
 /** Register type used to compute a dtype. */
 export function regType(d: DType): string {
   return d === "f32" || d === "f16" ? "f32" : d === "bool" ? "bool" : d;
@@ -14,12 +26,12 @@ export function literal(v: number, d: DType): string {
   switch (d) {
     case "f32":
     case "f16": {
-      if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u)";
-      if (v === Infinity) return "bitcast<f32>(0x7f800000u)";
-      if (v === -Infinity) return "bitcast<f32>(0xff800000u)";
+      if (Number.isNaN(v)) return F32_NAN;
+      if (v === Infinity) return F32_POS_INF;
+      if (v === -Infinity) return F32_NEG_INF;
       const f = Math.fround(v);
       if (!Number.isFinite(f)) {
-        return f > 0 ? "bitcast<f32>(0x7f800000u)" : "bitcast<f32>(0xff800000u)";
+        return f > 0 ? F32_POS_INF : F32_NEG_INF;
       }
       const s = String(f);
       return /[.eE]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
@@ -238,7 +250,7 @@ export class Scope {
 export const POW_HELPER = `fn pow_f32(x: f32, y: f32) -> f32 {
   if (y == 0.0) { return 1.0; }
   if (x >= 0.0) { return pow(x, y); }
-  if (fract(y) != 0.0) { return bitcast<f32>(0x7fc00000u); }
+  if (fract(y) != 0.0) { return bitcast<f32>(F32_NAN_BITS); }
   let m = pow(-x, y);
   return select(m, -m, fract(y * 0.5) != 0.0);
 }`;
