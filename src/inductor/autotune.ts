@@ -15,6 +15,8 @@ import { createStorageBuffer, destroyBuffer } from "../runtime/buffers.ts";
 import type { DeviceHandle } from "../runtime/device.ts";
 import { getPipeline } from "../runtime/pipeline_cache.ts";
 import { getRawStream, type Stream } from "../runtime/stream.ts";
+import { hashString } from "../runtime/hash.ts";
+import { tuningCache } from "../runtime/tuning_cache.ts";
 import { counters } from "./counters.ts";
 import type { Program, WrapperCodegen } from "./wrapper.ts";
 
@@ -29,9 +31,6 @@ export const TILE_CONFIGS: MatmulConfig[] = [
   { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 },
   { kind: "register", tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 },
 ];
-
-/** Chosen config per kernel source and adapter (the in-memory tuning cache). */
-const cache = new Map<string, number>();
 
 export function autotuneEnabled(): boolean {
   return config.bool("inductor.maxAutotune") || config.ints("inductor.compileSizes").length > 1;
@@ -81,6 +80,7 @@ export function selectTemplates(h: DeviceHandle, p: Program): void {
 
 export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
   selectTemplates(h, p);
+  const kind = matmulKindFor(h);
   if (!autotuneEnabled()) return;
   for (const w of [...p.partitions.values(), p.main]) {
     const lines = w.lines.filter((l) => l.op === "kernel" && l.node.kind === "matmul");
@@ -90,7 +90,8 @@ export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
       const input = w.sched.groupInput(l.spec.name, l.node.members);
       const seen = new Set<string>([l.spec.wgsl]);
       const candidates = [l.spec];
-      for (const cfg of TILE_CONFIGS) {
+      // configs of the template flavour that suits the adapter
+      for (const cfg of TILE_CONFIGS.filter((c) => c.kind === kind)) {
         try {
           const spec = genMatmul(input, cfg);
           if (!seen.has(spec.wgsl)) {
@@ -128,9 +129,10 @@ export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
 
 /** Time each candidate on scratch buffers (warm-up, then 3 timed launches); index of the best. */
 async function benchmark(h: DeviceHandle, s: Stream, k: TuneKernel): Promise<number> {
-  const key = `${h.info}\n${k.candidates[0].wgsl}`;
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit;
+  const key = `${h.info}\n${k.candidates.map((c) => hashString(c.wgsl)).join(",")}`;
+  const hit = await tuningCache().get(key);
+  if (hit !== undefined && hit < k.candidates.length) return hit;
+  counters.autotuneBenchmarks++;
   const bufs = k.sizes.map((n, i) => createStorageBuffer(h, n, `${k.name}:tune${i}`));
   let best = 0, bestMs = Infinity;
   try {
@@ -152,6 +154,6 @@ async function benchmark(h: DeviceHandle, s: Stream, k: TuneKernel): Promise<num
   } finally {
     for (const b of bufs) destroyBuffer(b);
   }
-  cache.set(key, best);
+  await tuningCache().set(key, best);
   return best;
 }

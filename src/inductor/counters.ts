@@ -11,6 +11,8 @@ export const counters = {
   partitionsRecorded: 0,
   /** Autotune scripts run. */
   autotuneRuns: 0,
+  /** Kernels whose tile configs were benchmarked (not found in the tuning cache). */
+  autotuneBenchmarks: 0,
 };
 
 export function resetCounters(): void {
