@@ -196,11 +196,16 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     const out: string[] = [];
     const unroll = tileK;
     const kMain = K - (K % unroll);
+    // clamp only where a tile can hang over the edge: a min() hides the contiguity of the
+    // loads from the driver's vectoriser
+    const clamp = (e: string, limit: number, exact: boolean) =>
+      exact ? e : `min(${e}, ${limit - 1}u)`;
     for (let i = 0; i < threadM; i++) {
-      out.push(`let mi${i} = min(row0 + tr * ${threadM}u + ${i}u, ${M - 1}u);`);
+      out.push(`let mi${i} = ${clamp(`row0 + tr * ${threadM}u + ${i}u`, M, M % tileM === 0)};`);
     }
     for (let j = 0; j < threadN; j++) {
-      out.push(`let nj${j} = min(col0 + tc * ${threadN}u + ${j}u, ${nTotal - 1}u);`);
+      const e = `col0 + tc * ${threadN}u + ${j}u`;
+      out.push(`let nj${j} = ${clamp(e, nTotal, nTotal % tileN === 0)};`);
     }
     // per column and segment: the segment-local column, clamped into the segment
     if (segments.length > 1) {
