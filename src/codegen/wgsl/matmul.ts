@@ -186,6 +186,15 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     return lines;
   };
   const register = c.kind === "register";
+  // Which output element register (i, j) of invocation (tr, tc) holds. The register template
+  // strides them by the workgroup size, so neighbouring invocations hold neighbouring columns:
+  // CPU adapters run invocations as SIMD lanes, and lane-contiguous addresses load as vectors
+  // where per-invocation runs would be gathers. The shared template keeps each invocation's
+  // tile contiguous (its operands come from workgroup memory).
+  const rowOf = (i: number) =>
+    register ? `row0 + tr + ${i * wgY}u` : `row0 + tr * ${threadM}u + ${i}u`;
+  const colOf = (j: number) =>
+    register ? `col0 + tc + ${j * wgX}u` : `col0 + tc * ${threadN}u + ${j}u`;
   const loadA = register ? [] : loadTile("a");
   const loadB = register ? [] : loadTile("b");
   const mainLoop = register ? registerLoop() : [];
@@ -201,10 +210,10 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     const clamp = (e: string, limit: number, exact: boolean) =>
       exact ? e : `min(${e}, ${limit - 1}u)`;
     for (let i = 0; i < threadM; i++) {
-      out.push(`let mi${i} = ${clamp(`row0 + tr * ${threadM}u + ${i}u`, M, M % tileM === 0)};`);
+      out.push(`let mi${i} = ${clamp(rowOf(i), M, M % tileM === 0)};`);
     }
     for (let j = 0; j < threadN; j++) {
-      const e = `col0 + tc * ${threadN}u + ${j}u`;
+      const e = colOf(j);
       out.push(`let nj${j} = ${clamp(e, nTotal, nTotal % tileN === 0)};`);
     }
     // per column and segment: the segment-local column, clamped into the segment
@@ -284,8 +293,8 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     for (let j = 0; j < threadN; j++) {
       epi.push(
         `{`,
-        `  let om = row0 + tr * ${threadM}u + ${i}u;`,
-        `  let on = col0 + tc * ${threadN}u + ${j}u;`,
+        `  let om = ${rowOf(i)};`,
+        `  let on = ${colOf(j)};`,
       );
       epi.push(`  if (om < ${M}u && on < ${nTotal}u) {`);
       segments.forEach((seg, si) => {

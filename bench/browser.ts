@@ -1,0 +1,135 @@
+// `deno task bench --browser`: the same suite in headless Chromium through Playwright
+// (playwright-core driving the system's Chromium; WebGPU there is Dawn on SwiftShader, another
+// adapter than Deno's, so compare ratios within one run only). The suite is bundled with esbuild,
+// served from 127.0.0.1 with the peers' files, and run in the page; rows come back as JSON.
+import * as esbuild from "esbuild";
+import { chromium } from "playwright-core";
+import type { CliOptions } from "./main.ts";
+import { bundleTfjs, CACHE, ensurePeers, MODULES } from "./setup.ts";
+import type { SuiteResult } from "./suite.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+const NPM_SPEC = /^npm:((?:@[^/@]+\/)?[^/@]+)@[^/]+(\/.*)?$/;
+
+/** `npm:NAME@VERSION[/sub]` (the library's imports) resolved in bench/npm or the root's
+ * node_modules. */
+const npmSpecifiers: esbuild.Plugin = {
+  name: "npm-specifiers",
+  setup(b) {
+    b.onResolve({ filter: /^npm:/ }, async (args) => {
+      const m = NPM_SPEC.exec(args.path);
+      if (!m) return { errors: [{ text: `unsupported npm specifier '${args.path}'` }] };
+      const r = await b.resolve(m[1] + (m[2] ?? ""), { kind: args.kind, resolveDir: MODULES });
+      return r.errors.length ? { errors: r.errors } : { path: r.path };
+    });
+  },
+};
+
+async function bundleSuite(): Promise<string> {
+  const outfile = `${CACHE}/browser/suite.js`;
+  try {
+    await esbuild.build({
+      entryPoints: [`${ROOT}/bench/browser_entry.ts`],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      loader: { ".wgsl": "text" },
+      nodePaths: [MODULES, `${ROOT}/node_modules`],
+      plugins: [npmSpecifiers],
+      logLevel: "silent",
+    });
+  } finally {
+    await esbuild.stop();
+  }
+  return outfile;
+}
+
+const TYPES: Record<string, string> = {
+  js: "text/javascript",
+  mjs: "text/javascript",
+  wasm: "application/wasm",
+  html: "text/html",
+  json: "application/json",
+  map: "application/json",
+};
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>webgpu-inductor bench</title>
+<script type="module">
+import { run } from "/suite.js";
+window.__run = run;
+window.__ready = true;
+</script>`;
+
+function serve(files: Record<string, string>): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    let file: string | null = files[path] ?? null;
+    if (!file && path.startsWith("/npm/") && !path.includes("..")) {
+      file = `${MODULES}/${path.slice(5)}`;
+    }
+    const headers = {
+      // cross-origin isolation: SharedArrayBuffer for onnxruntime-web's threads
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+      "cache-control": "no-store",
+    };
+    if (path === "/") {
+      return new Response(PAGE, { headers: { ...headers, "content-type": "text/html" } });
+    }
+    try {
+      const body = await Deno.readFile(file!);
+      const ext = file!.split(".").pop()!;
+      return new Response(body, {
+        headers: { ...headers, "content-type": TYPES[ext] ?? "application/octet-stream" },
+      });
+    } catch {
+      return new Response("not found", { status: 404, headers });
+    }
+  });
+}
+
+async function findChromium(): Promise<string> {
+  const env = Deno.env.get("CHROMIUM_PATH");
+  for (const p of env ? [env] : CHROMIUM_PATHS) {
+    if (await Deno.stat(p).then(() => true, () => false)) return p;
+  }
+  throw new Error(
+    `no Chromium found (${CHROMIUM_PATHS.join(", ")}); install Debian's chromium ` +
+      `(apt-get install chromium) or set CHROMIUM_PATH`,
+  );
+}
+
+export async function runBrowser(o: CliOptions, log: (s: string) => void): Promise<SuiteResult> {
+  await ensurePeers(log);
+  const executablePath = await findChromium();
+  const [suite, tfjs] = [await bundleSuite(), await bundleTfjs("browser")];
+  const server = serve({ "/suite.js": suite, "/tfjs.js": tfjs });
+  const browser = await chromium.launch({
+    executablePath,
+    args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on("console", (m) => log(`[page] ${m.text()}`));
+    page.on("pageerror", (e) => log(`[page error] ${e.message}`));
+    await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+    await page.waitForFunction(() => (globalThis as { __ready?: boolean }).__ready === true);
+    const opts = { quick: o.quick, full: o.full, only: o.only, systems: o.systems };
+    const res = await page.evaluate(
+      (x) =>
+        (globalThis as unknown as {
+          __run: (o: unknown) => Promise<SuiteResult>;
+        }).__run(x),
+      opts,
+    );
+    const ua = await page.evaluate(() => navigator.userAgent);
+    return { ...res, device: `${res.device}; ${ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua}` };
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+}

@@ -1,0 +1,185 @@
+// The benchmark suite, platform neutral: Deno (bench/main.ts) and the browser page
+// (bench/browser_entry.ts) run this same code; they differ only in how peers' packages load.
+import { getDevice } from "../src/mod.ts";
+import { countGPU, errMessage, now, relErr, type RepPolicy, type Row, timeIt } from "./harness.ts";
+import { type OurSystem, runOurs } from "./ours.ts";
+import { JaxPeer } from "./peers/jax.ts";
+import { OrtPeer } from "./peers/ort.ts";
+import { TfjsPeer } from "./peers/tfjs.ts";
+import type { Loader, Peer } from "./peers/types.ts";
+import { type Reference, reference, select, type Workload, workloads } from "./workloads.ts";
+
+export interface SuiteOptions {
+  quick: boolean;
+  /** Include the FULL_ONLY workloads (matmul-2048). */
+  full?: boolean;
+  /** `--only`: workload names or families. */
+  only: string[] | null;
+  /** Systems to run (all when null): ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js,
+   * jax-js-eager, ort-web. */
+  systems: string[] | null;
+  load: Loader;
+  /** Progress lines (not the table). */
+  log: (line: string) => void;
+  /** Longest wait for one system on one workload before it is marked failed. */
+  timeoutMs?: number;
+}
+
+export interface SuiteResult {
+  device: string;
+  peers: Record<string, string>;
+  rows: Row[];
+  ms: number;
+}
+
+const OURS: OurSystem[] = ["ours", "ours-noreplay", "ours-eager"];
+export const PEER_SYSTEMS = ["tfjs-webgpu", "jax-js", "jax-js-eager", "ort-web"];
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let id: number | undefined;
+  const t = new Promise<never>((_, rej) => {
+    id = setTimeout(() => rej(new Error(`timed out after ${ms / 1000} s (${what})`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(id));
+}
+
+export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
+  const t0 = now();
+  const timeout = o.timeoutMs ?? 180_000;
+  const want = (s: string) => !o.systems || o.systems.includes(s);
+  const h = await getDevice();
+  const device = h.info;
+  o.log(`device: ${device}`);
+
+  const peers: Peer[] = [new TfjsPeer(), new JaxPeer(true), new JaxPeer(false), new OrtPeer()]
+    .filter((p) => want(p.system));
+  const peerInfo: Record<string, string> = {};
+  const peerError = new Map<string, string>();
+  for (const p of peers) {
+    try {
+      peerInfo[p.system] = await withTimeout(p.init(o.load), timeout, `${p.system} init`);
+      o.log(`peer ${p.system}: ${peerInfo[p.system]}`);
+    } catch (e) {
+      peerError.set(p.system, `init failed: ${errMessage(e)}`);
+      peerInfo[p.system] = peerError.get(p.system)!;
+      o.log(`peer ${p.system}: ${peerInfo[p.system]}`);
+    }
+  }
+
+  const rows: Row[] = [];
+  for (const w of select(workloads(o.quick), o.only, o.full)) {
+    const run = (s: string) => want(s) && !w.skip?.includes(s);
+    const tw = now();
+    const inputs = w.data();
+    const tr = now();
+    const ref = reference(w, inputs);
+    o.log(`${w.name}: reference ${(now() - tr).toFixed(0)} ms`);
+    const wrows: Row[] = [];
+    for (const s of OURS.filter(run)) {
+      const r = await withTimeout(runOurs(s, w, inputs, ref, w.policy), timeout, s).catch((
+        e,
+      ) => [{ workload: w.name, system: s, median_ms: NaN, ok: false, note: errMessage(e) }]);
+      for (const x of r) logRow(o, x);
+      wrows.push(...r);
+    }
+    for (const p of peers.filter((p) => run(p.system))) {
+      const err = peerError.get(p.system);
+      const r: Row = err
+        ? { workload: w.name, system: p.system, median_ms: NaN, ok: false, note: err }
+        : await withTimeout(runPeer(p, w, inputs, ref, w.policy), timeout, p.system).catch((
+          e,
+        ) => ({
+          workload: w.name,
+          system: p.system,
+          median_ms: NaN,
+          ok: false,
+          note: errMessage(e),
+        }));
+      logRow(o, r);
+      wrows.push(r);
+    }
+    finish(w, wrows);
+    rows.push(...wrows);
+    o.log(`${w.name}: ${((now() - tw) / 1000).toFixed(1)} s`);
+  }
+  return { device, peers: peerInfo, rows, ms: now() - t0 };
+}
+
+function logRow(o: SuiteOptions, r: Row): void {
+  const dev = r.device_ms !== undefined ? `, device ${r.device_ms.toFixed(2)} ms` : "";
+  o.log(
+    `  ${r.system}: ${Number.isFinite(r.median_ms) ? `${r.median_ms.toFixed(2)} ms` : "-"}${dev}` +
+      `${r.kernels !== undefined ? `, ${r.kernels} kernels` : ""}${r.ok ? "" : ` FAIL ${r.note}`}`,
+  );
+}
+
+/** Throughput (from the device time when there is one) and ratios to the best peer. */
+function finish(w: Workload, rows: Row[]): void {
+  for (const r of rows) {
+    const ms = r.device_ms ?? r.median_ms;
+    if (!r.ok || !Number.isFinite(ms)) continue;
+    if (w.flops) r.gflops = w.flops / (ms * 1e6);
+    if (w.bytes) r.gbps = w.bytes / (ms * 1e6);
+  }
+  const peers = rows.filter((r) => r.ok && PEER_SYSTEMS.includes(r.system));
+  const best = Math.min(...peers.map((r) => r.median_ms));
+  const bestDev = Math.min(...peers.map((r) => r.device_ms ?? Infinity));
+  for (const r of rows) {
+    if (PEER_SYSTEMS.includes(r.system) || !r.ok) continue;
+    if (Number.isFinite(best)) r.vs_best = r.median_ms / best;
+    if (Number.isFinite(bestDev) && r.device_ms !== undefined) {
+      r.vs_best_device = r.device_ms / bestDev;
+    }
+  }
+}
+
+async function runPeer(
+  p: Peer,
+  w: Workload,
+  inputs: Float32Array[],
+  ref: Reference,
+  policy: RepPolicy,
+): Promise<Row> {
+  const row: Row = { workload: w.name, system: p.system, median_ms: NaN, ok: false };
+  const check = (out: ArrayLike<number>) => relErr(out, ref.values, ref.idx, w.outLen);
+  const t0 = now();
+  const prepared = await p.prepare(w, inputs);
+  try {
+    // the first call is also the counted one
+    let out: ArrayLike<number> = [];
+    const counted = await countGPU(async () => {
+      out = await prepared.run();
+    });
+    row.first_ms = now() - t0;
+    row.kernels = counted?.kernels;
+    row.submits = counted?.submits;
+    row.err = check(out);
+    const t = await timeIt(async () => {
+      out = await prepared.run();
+    }, policy);
+    row.median_ms = t.median;
+    row.reps = t.reps;
+    row.err = Math.max(row.err, check(out));
+    row.ok = row.err <= w.tol;
+    if (!row.ok) row.note = `max rel err ${row.err.toExponential(2)} > ${w.tol}`;
+    if (prepared.device) {
+      try {
+        const d = await prepared.device();
+        try {
+          // device() ran once already (the warm-up)
+          const td = await timeIt(() => d.run(), { ...policy, warmup: 0 });
+          const derr = check(await d.read());
+          if (derr <= w.tol) row.device_ms = td.median;
+          else row.note = `${row.note ? `${row.note}; ` : ""}device run: max rel err ${derr}`;
+        } finally {
+          d.dispose();
+        }
+      } catch (e) {
+        row.note = `${row.note ? `${row.note}; ` : ""}device run: ${errMessage(e)}`;
+      }
+    }
+  } finally {
+    prepared.dispose();
+  }
+  return row;
+}
