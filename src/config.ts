@@ -131,6 +131,20 @@ export const SCHEMA: KnobSpec[] = [
     doc: "Matmul template: workgroup-memory tiles (GPUs), register tiles (CPU adapters), or auto.",
   },
   {
+    key: "inductor.templatePrologue",
+    type: "bool",
+    default: true,
+    env: "WEBGPU_INDUCTOR_TEMPLATE_PROLOGUE",
+    doc: "Compute a single-use pointwise producer inside a matmul's operand loads.",
+  },
+  {
+    key: "inductor.horizontalMatmul",
+    type: "bool",
+    default: true,
+    env: "WEBGPU_INDUCTOR_HORIZONTAL_MATMUL",
+    doc: "Fuse matmuls that share their A operand into one kernel (q/k/v, SwiGLU).",
+  },
+  {
     key: "inductor.maxKernelBindings",
     type: "int",
     default: 8,

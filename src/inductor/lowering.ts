@@ -3,6 +3,7 @@
 // and transposes fold into index expressions; pointwise ops compose loop bodies; a value is
 // "realized" into a ComputedBuffer only where the realization rules say so.
 import { contiguousStrides, type DType, isFloat, numel, shapeStr } from "../dtype.ts";
+import { config } from "../config.ts";
 import { UnsupportedOpError } from "../errors.ts";
 import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { getOp } from "../fx/registry.ts";
@@ -543,7 +544,12 @@ export class GraphLowering {
     if (GraphLowering.isPlainRead(t)) return t;
     // fused mode: a single-use pointwise value is computed inside the template's operand loads
     // (prologue fusion) instead of going through memory
-    if (this.options.mode === "fused" && producer && producer.users.length === 1) return t;
+    // only cheap bodies: each operand element is loaded by many invocations, so a prologue is
+    // recomputed many times (transcendentals and divisions are cheaper through memory)
+    if (
+      this.options.mode === "fused" && producer && producer.users.length === 1 &&
+      config.bool("inductor.templatePrologue") && isCheap(t.load(vars("x", t.shape)))
+    ) return t;
     return this.realize(t);
   }
 
@@ -710,6 +716,29 @@ export class GraphLowering {
     }
     if (!m) return null;
     return bufferBox(kernel.name, kernel.shape, kernel.dtype);
+  }
+}
+
+const CHEAP_UNARY = new Set(["neg", "abs", "relu"]);
+const CHEAP_BINARY = new Set(["add", "sub", "mul", "maximum", "minimum", "eq", "lt", "gt"]);
+
+/** A body cheap enough to recompute per use: loads, casts, selects and simple arithmetic. */
+export function isCheap(e: VExpr, budget = { ops: 8 }): boolean {
+  if (--budget.ops < 0) return false;
+  switch (e.k) {
+    case "load":
+    case "const":
+    case "index":
+    case "reg":
+      return true;
+    case "cast":
+      return isCheap(e.a, budget);
+    case "un":
+      return CHEAP_UNARY.has(e.op) && isCheap(e.a, budget);
+    case "bin":
+      return CHEAP_BINARY.has(e.op) && isCheap(e.a, budget) && isCheap(e.b, budget);
+    case "where":
+      return isCheap(e.c, budget) && isCheap(e.a, budget) && isCheap(e.b, budget);
   }
 }
 

@@ -358,6 +358,7 @@ export class Scheduler {
     if (mmA.length && mmB.length) {
       const da = mmA[0].def as MatmulDef, db = mmB[0].def as MatmulDef;
       if (vertical) return "the second matmul reads the first one's output from memory";
+      if (!config.bool("inductor.horizontalMatmul")) return "horizontal matmul fusion is off";
       if (da.a.key !== db.a.key || da.batch !== db.batch || da.m !== db.m || da.k !== db.k) {
         return "matmuls with different A operands are separate templates";
       }

@@ -161,3 +161,35 @@ export function vsubst(
 }
 
 export const ZERO = iconst(0);
+
+/** Rename register leaves (a matmul segment's `acc` becomes that segment's accumulator). */
+export function vrenameRegs(e: VExpr, names: ReadonlyMap<string, string>): VExpr {
+  const memo = new Map<string, VExpr>();
+  const walk = (x: VExpr): VExpr => {
+    const hit = memo.get(x.key);
+    if (hit) return hit;
+    let r: VExpr;
+    switch (x.k) {
+      case "reg":
+        r = names.has(x.name) ? vreg(names.get(x.name)!, x.dtype) : x;
+        break;
+      case "un":
+        r = vun(x.op, walk(x.a), x.dtype);
+        break;
+      case "cast":
+        r = vcast(walk(x.a), x.dtype);
+        break;
+      case "bin":
+        r = vbin(x.op, walk(x.a), walk(x.b), x.dtype);
+        break;
+      case "where":
+        r = vwhere(walk(x.c), walk(x.a), walk(x.b), x.dtype);
+        break;
+      default:
+        r = x;
+    }
+    memo.set(x.key, r);
+    return r;
+  };
+  return walk(e);
+}
