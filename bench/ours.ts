@@ -71,38 +71,35 @@ export async function runOurs(
     if (!row.ok) row.note = `max rel err ${row.err.toExponential(2)} > ${w.tol}`;
 
     if (system !== "ours-noreplay") {
-      const dev = await KernelReplay.create(cg, inputs);
-      if (!dev) row.note = "no device-only time (host steps in the program)";
+      // device-only: the executor's recorded launches replayed with inputs resident (the last
+      // run left them on the device), outputs read back afterwards and checked
+      if (cg.stats.hostOps > 0) row.note = "device time includes host steps";
+      if (policy.warmup) await g.timeDevice(1);
+      const td = await timeIt(() => g.timeDevice(1), { ...policy, warmup: 0 });
+      const derr = checkOut(w, (await g.readOutputs())[0] as Float32Array, ref);
+      if (derr <= w.tol) row.device_ms = td.median;
       else {
-        try {
-          if (policy.warmup) await dev.run(false);
-          const td = await timeIt(() => dev.run(false), { ...policy, warmup: 0 });
-          const dout = await dev.read();
-          const derr = checkOut(w, dout, ref);
-          if (derr <= w.tol) row.device_ms = td.median;
-          else {
-            row.ok = false;
-            row.note = `device replay: max rel err ${derr.toExponential(2)}`;
-          }
-          if (system === "ours" && w.kind === "dispatch") {
-            const ts = await timeIt(() => dev.run(true), { ...policy, warmup: 0 });
-            const serr = checkOut(w, await dev.read(), ref);
-            rows.push({
-              workload: w.name,
-              system: "submit-per-kernel",
-              median_ms: ts.median,
-              device_ms: ts.median,
-              kernels: dev.kernels,
-              submits: dev.kernels,
-              reps: ts.reps,
-              err: serr,
-              ok: serr <= w.tol,
-              note: "our fused kernels, each submitted and awaited alone, inputs resident",
-            });
-          }
-        } finally {
-          dev.dispose();
-        }
+        row.ok = false;
+        row.note = `device replay: max rel err ${derr.toExponential(2)}`;
+      }
+      if (system === "ours" && w.kind === "dispatch") {
+        const ts = await timeIt(() => g.timeDevice(1, { submitEach: true }), {
+          ...policy,
+          warmup: 0,
+        });
+        const serr = checkOut(w, (await g.readOutputs())[0] as Float32Array, ref);
+        rows.push({
+          workload: w.name,
+          system: "submit-per-kernel",
+          median_ms: ts.median,
+          device_ms: ts.median,
+          kernels: cg.stats.kernels,
+          submits: cg.stats.kernels,
+          reps: ts.reps,
+          err: serr,
+          ok: serr <= w.tol,
+          note: "our fused kernels, each submitted and awaited alone, inputs resident",
+        });
       }
     }
   } catch (e) {
@@ -112,155 +109,4 @@ export async function runOurs(
     await cg?.disposeAsync().catch(() => {});
   }
   return [row, ...rows];
-}
-
-/** The compiled program's kernels replayed by the bench: one buffer per storage name (no
- * memory planning), inputs written once, every launch encoded into one command buffer (or, for
- * the submit-per-kernel baseline, each submitted and awaited alone). It measures the kernels'
- * device time, which `cg.run` cannot report apart from its transfers. */
-class KernelReplay {
-  #buffers: GPUBuffer[] = [];
-  #launches: { pipeline: GPUComputePipeline; bind: GPUBindGroup; grid: number[] }[] = [];
-  #out!: { buffer: GPUBuffer; bytes: number };
-
-  private constructor(readonly h: DeviceHandle) {}
-
-  get kernels(): number {
-    return this.#launches.length;
-  }
-
-  static async create(cg: CompiledGraph, inputs: Float32Array[]): Promise<KernelReplay | null> {
-    const h = await getDevice();
-    const r = new KernelReplay(h);
-    try {
-      return (await r.#build(cg, inputs)) ? r : (r.dispose(), null);
-    } catch (e) {
-      r.dispose();
-      throw e;
-    }
-  }
-
-  #buffer(bytes: number, label: string): GPUBuffer {
-    const b = this.h.device.createBuffer({
-      label,
-      size: Math.max(4, Math.ceil(bytes / 4) * 4),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
-    this.#buffers.push(b);
-    return b;
-  }
-
-  async #build(cg: CompiledGraph, inputs: Float32Array[]): Promise<boolean> {
-    const sched = cg.scheduler;
-    const program = cg.program;
-    const bytesOf = (name: string) => {
-      const b = sched.byName.get(name);
-      if (!b) throw new Error(`kernel replay: unknown buffer '${name}'`);
-      return numel(b.shape) * gpuBytes(b.dtype);
-    };
-    const scope = new Map<string, GPUBuffer>();
-    cg.inputSpecs.forEach((s, i) => {
-      const b = this.#buffer(inputs[i].byteLength, s.name);
-      this.h.device.queue.writeBuffer(b, 0, inputs[i]);
-      scope.set(s.name, b);
-    });
-    const specs: { spec: KernelSpec; bufs: GPUBuffer[] }[] = [];
-    const walk = (w: WrapperCodegen, sc: Map<string, GPUBuffer>): GPUBuffer[] | null => {
-      const get = (n: string) => {
-        const b = sc.get(n);
-        if (!b) throw new Error(`kernel replay: '${n}' is not bound in ${w.name}`);
-        return b;
-      };
-      for (const l of w.lines) {
-        switch (l.op) {
-          case "alloc":
-            sc.set(l.buf, this.#buffer(bytesOf(l.buf), l.buf));
-            break;
-          case "reuse":
-            sc.set(l.next, get(l.prev));
-            break;
-          case "kernel":
-            specs.push({ spec: l.spec, bufs: l.spec.bindings.map((b) => get(b.storage)) });
-            break;
-          case "custom":
-            if (l.buf.layout !== "alias") return null; // a host step: not a device-only graph
-            sc.set(l.buf.name, get(l.buf.target!));
-            break;
-          case "partition": {
-            const inner = new Map<string, GPUBuffer>();
-            for (const i of l.sig.inputs) inner.set(i, get(i));
-            const part = program.partitions.get(l.index);
-            if (!part) throw new Error(`kernel replay: no partition ${l.index}`);
-            const outs = walk(part, inner);
-            if (!outs) return null;
-            l.sig.outputs.forEach((o, i) => sc.set(o, outs[i]));
-            break;
-          }
-        }
-      }
-      return w.returns().map(get);
-    };
-    const outs = walk(program.main, scope);
-    if (!outs) return false;
-    const outName = program.main.returns()[0];
-    this.#out = { buffer: outs[0], bytes: bytesOf(outName) };
-    for (const { spec, bufs } of specs) {
-      const pipeline = await getPipeline(this.h, { name: spec.name, wgsl: spec.wgsl });
-      const bind = this.h.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: bufs.map((buffer, i) => ({ binding: i, resource: { buffer } })),
-      });
-      this.#launches.push({ pipeline, bind, grid: spec.workgroups });
-    }
-    return true;
-  }
-
-  /** All launches in one pass and one submit (or one submit + wait each), then waits. */
-  async run(perKernel: boolean): Promise<void> {
-    const dev = this.h.device;
-    if (perKernel) {
-      for (const l of this.#launches) {
-        const enc = dev.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        pass.setPipeline(l.pipeline);
-        pass.setBindGroup(0, l.bind);
-        pass.dispatchWorkgroups(l.grid[0], l.grid[1], l.grid[2]);
-        pass.end();
-        dev.queue.submit([enc.finish()]);
-        await dev.queue.onSubmittedWorkDone();
-      }
-      return;
-    }
-    const enc = dev.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    for (const l of this.#launches) {
-      pass.setPipeline(l.pipeline);
-      pass.setBindGroup(0, l.bind);
-      pass.dispatchWorkgroups(l.grid[0], l.grid[1], l.grid[2]);
-    }
-    pass.end();
-    dev.queue.submit([enc.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-  }
-
-  async read(): Promise<Float32Array> {
-    const dev = this.h.device;
-    const staging = dev.createBuffer({
-      size: this.#out.buffer.size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const enc = dev.createCommandEncoder();
-    enc.copyBufferToBuffer(this.#out.buffer, 0, staging, 0, this.#out.buffer.size);
-    dev.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0, this.#out.bytes));
-    staging.destroy();
-    return out;
-  }
-
-  dispose(): void {
-    for (const b of this.#buffers) b.destroy();
-    this.#buffers = [];
-    this.#launches = [];
-  }
 }

@@ -147,9 +147,14 @@ export class CompiledGraph {
     return { ...(await this.#ensure()).stats };
   }
 
-  async timeDevice(iterations = 10): Promise<number> {
+  async timeDevice(iterations = 10, opts: { submitEach?: boolean } = {}): Promise<number> {
     const ex = await this.#ensure();
-    return (await ex.replay(iterations)) / iterations;
+    return (await ex.replay(iterations, opts)) / iterations;
+  }
+
+  /** The outputs as they are on the device now (after `timeDevice`), read back. */
+  async readOutputs(): Promise<TypedArray[]> {
+    return await (await this.#ensure()).readOutputs();
   }
 
   checkInputs(inputs: TypedArray[]): void {

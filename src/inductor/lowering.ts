@@ -144,7 +144,9 @@ export class GraphLowering {
   /** True when loading `t` costs nothing but a read (a view of a realized buffer). */
   static isPlainRead(t: TBox): boolean {
     if (t.buffer) return true;
-    return t.load(vars("x", t.shape)).k === "load";
+    const e = t.load(vars("x", t.shape));
+    // a gather (embedding) is a single load too, but it reads its index buffer: not a view
+    return e.k === "load" && loadsOf(e).size === 1;
   }
 
   run(): LoweredGraph {
@@ -635,7 +637,13 @@ export class GraphLowering {
         for (let i = parts.length - 1; i >= 0; i--) {
           const p = parts[i];
           if (p.shape[d] === 0) continue;
-          const local = idx.map((e, j) => (j === d ? iadd(e, iconst(-offsets[i])) : e));
+          const local = idx.map((e, j) => {
+            if (j !== d) return e;
+            // the part's index in a branch the select may not take: a constant negative one
+            // (a slice of another part) would be a WGSL constant-expression error
+            const l = iadd(e, iconst(-offsets[i]));
+            return l.isConst() && l.c < 0 ? iconst(0) : l;
+          });
           const val = vcast(p.load(local), out.dtype);
           if (v === null) v = val;
           else {
@@ -648,6 +656,19 @@ export class GraphLowering {
     };
   }
 
+  /** Before `buf` is written in place, realize every pending (inlined) value that reads it:
+   * it must see the old contents (upstream realizes a mutated buffer's readers too). */
+  realizeReadersOf(buf: string): void {
+    for (const [node, t] of this.env) {
+      if (!t || t.buffer) continue;
+      const reads = loadsOf(t.load(vars("x", t.shape)));
+      if ([...reads.values()].some((l) => l.buf === buf)) {
+        if (GraphLowering.isPlainRead(t)) continue; // a view keeps reading the live buffer
+        this.env.set(node, this.realize(t, null, node));
+      }
+    }
+  }
+
   lowerCopy(node: Node, where: string): TBox {
     const dst = this.box(node.args[0], where);
     if (!dst.buffer) {
@@ -655,6 +676,7 @@ export class GraphLowering {
         `${where}: copy_ into a view or an unrealized value is not supported; copy into a buffer`,
       );
     }
+    this.realizeReadersOf(dst.buffer);
     const src = this.operand(node.args[1], dst.dtype, where);
     this.addBuffer({
       shape: [...dst.shape],
@@ -693,6 +715,7 @@ export class GraphLowering {
       return { buf: t.buffer! };
     });
     const mutated = mutatedIdx.map((i) => (args[i] as { buf: string }).buf);
+    for (const m of mutated) this.realizeReadersOf(m);
     const m = node.meta;
     const kernel = this.addBuffer({
       shape: m ? [...m.shape] : [],

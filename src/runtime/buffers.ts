@@ -139,6 +139,8 @@ function writeBytes(h: DeviceHandle, buffer: GPUBuffer, byteOffset: number, b: U
         `${fmtBytes(buffer.size)}, offsets must be multiples of 4)`,
     );
   }
+  // Deno 2.9.6 panics (ext/webgpu/queue.rs) on a 0-byte writeBuffer: nothing to write anyway
+  if (b.byteLength === 0) return;
   // queue.writeBuffer runs before any later submit: submit pending launches first so a launch
   // encoded earlier does not see the new contents.
   flushStreams(h);

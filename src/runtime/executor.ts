@@ -272,7 +272,11 @@ export class Executor {
         slots,
       };
     });
-    await Promise.all(pending);
+    // let every compile settle before reporting one that failed: the caller disposes the buffers
+    // the others' bind groups name
+    const settled = await Promise.allSettled(pending);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   #bindGroup(pipeline: GPUComputePipeline, label: string, slots: Slot[]): GPUBindGroup {
@@ -411,13 +415,31 @@ export class Executor {
   /** Replays the recorded launches `iterations` times back to back (inputs stay as they are,
    * nothing is read back) and waits for the device: the device-side cost of a run. Host steps,
    * if any, run in between as usual. Returns elapsed milliseconds. */
-  async replay(iterations: number): Promise<number> {
+  async replay(iterations: number, opts: { submitEach?: boolean } = {}): Promise<number> {
     if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
     await this.#stream.synchronize();
     const t0 = performance.now();
-    for (let i = 0; i < iterations; i++) await this.#launchFrom(0);
+    for (let i = 0; i < iterations; i++) {
+      if (!opts.submitEach) await this.#launchFrom(0);
+      else {
+        // the baseline replay beats: every launch submitted and awaited on its own
+        for (const a of this.#actions) {
+          if (a.kind === "host") await this.#host(a);
+          else {
+            this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
+            await this.#stream.synchronize();
+          }
+        }
+      }
+    }
     await this.#stream.synchronize();
     return performance.now() - t0;
+  }
+
+  /** The outputs as they are now on the device (after `replay`). */
+  async readOutputs(): Promise<TypedArray[]> {
+    if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
+    return await Promise.all(this.#outputs.map((b) => this.#read(b)));
   }
 
   dispose(): void {

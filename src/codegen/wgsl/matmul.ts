@@ -163,7 +163,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
    * paired: one value per segment; side by side: the value of the column's segment. */
   const bValues = (sc: Scope, col: string, k: IndexExpr, localNames: string[]): string[] => {
     if (paired || segments.length === 1) {
-      return segments.map((seg) => sc.value(ctx.body(seg.def.b, vmap(iconst(0), ivar(col, seg.def.n), k))));
+      return segments.map((seg) =>
+        sc.value(ctx.body(seg.def.b, vmap(iconst(0), ivar(col, seg.def.n), k)))
+      );
     }
     let v = "";
     segments.forEach((seg, si) => {
@@ -240,7 +242,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
           sc.emit(`let a${i}_${kk} = ${v};`);
         }
         for (let j = 0; j < threadN; j++) {
-          bValues(sc, `nj${j}`, k, locals[j]).forEach((v, s) => sc.emit(`let b${s}_${j}_${kk} = ${v};`));
+          bValues(sc, `nj${j}`, k, locals[j]).forEach((v, s) =>
+            sc.emit(`let b${s}_${j}_${kk} = ${v};`)
+          );
         }
         sc.lines.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
         lines.push(...sc.lines);
@@ -265,7 +269,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     const loadTile = (which: "a" | number): string[] => {
       const lines: string[] = [];
       const isA = which === "a";
-      const [rows, cols, rowLimit, colLimit] = isA ? [tileM, tileK, M, K] : [tileK, tileN, K, nTotal];
+      const [rows, cols, rowLimit, colLimit] = isA
+        ? [tileM, tileK, M, K]
+        : [tileK, tileN, K, nTotal];
       const total = rows * cols;
       const per = Math.ceil(total / threads);
       const tile = isA ? "tileA" : `tileB${which}`;
@@ -274,9 +280,14 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
         const [rowBase, colBase] = isA ? ["row0", "k0"] : ["k0", "col0"];
         const tail = i * threads + threads > total;
         lines.push(`{`, `  let ${e} = lid + ${i * threads}u;`);
-        lines.push(`  let gr = ${rowBase} + (${e} / ${cols}u);`, `  let gc = ${colBase} + (${e} % ${cols}u);`);
+        lines.push(
+          `  let gr = ${rowBase} + (${e} / ${cols}u);`,
+          `  let gc = ${colBase} + (${e} % ${cols}u);`,
+        );
         lines.push(`  var val = 0.0;`);
-        lines.push(`  if (${tail ? `${e} < ${total}u && ` : ""}gr < ${rowLimit}u && gc < ${colLimit}u) {`);
+        lines.push(
+          `  if (${tail ? `${e} < ${total}u && ` : ""}gr < ${rowLimit}u && gc < ${colLimit}u) {`,
+        );
         const s = top.child();
         let v: string;
         if (isA) v = s.value(ctx.body(first.a, vmap(ivar("gr", M), null, ivar("gc", K))));
@@ -284,7 +295,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
           const lc = localCols("gc", "gl");
           s.lines.push(...lc.lines);
           v = paired || segments.length === 1
-            ? s.value(ctx.body(segments[which].def.b, vmap(iconst(0), ivar("gc", nTotal), ivar("gr", K))))
+            ? s.value(
+              ctx.body(segments[which].def.b, vmap(iconst(0), ivar("gc", nTotal), ivar("gr", K))),
+            )
             : bValues(s, "gc", ivar("gr", K), lc.names)[0];
         }
         lines.push(...s.lines.map((l) => "    " + l), `    val = ${v};`, `  }`);
@@ -299,7 +312,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
       }
       for (let s = 0; s < nB; s++) {
         for (let j = 0; j < threadN; j++) {
-          inner.push(`let b${s}_${j}_${kk} = tileB${s}[${kk}u * ${tileN}u + tc * ${threadN}u + ${j}u];`);
+          inner.push(
+            `let b${s}_${j}_${kk} = tileB${s}[${kk}u * ${tileN}u + tc * ${threadN}u + ${j}u];`,
+          );
         }
       }
       inner.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
@@ -350,7 +365,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
           const v = s.value(value);
           body.push(
             ...s.lines.splice(0),
-            `${ctx.storeIdent(seg.mm)}[${s.index(canonical)}] = ${storeValue(v, value.dtype, seg.mm.dtype)};`,
+            `${ctx.storeIdent(seg.mm)}[${s.index(canonical)}] = ${
+              storeValue(v, value.dtype, seg.mm.dtype)
+            };`,
           );
           stored.add(seg.mm.name);
         }
@@ -358,7 +375,10 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
           if (!group.includes(seg) || !g.stores.has(e.name) || e.def.kind !== "pointwise") continue;
           const vars = varsViaFlat([bv, om, onl], [B, M, N], e.def.ranges);
           const v = s.value(ctx.body(e.def.body, vars));
-          const idx = KernelContext.flat(e.def.ranges, e.def.ranges.map((_, d) => vars.get(`x${d}`)!));
+          const idx = KernelContext.flat(
+            e.def.ranges,
+            e.def.ranges.map((_, d) => vars.get(`x${d}`)!),
+          );
           body.push(
             ...s.lines.splice(0),
             `${ctx.storeIdent(e)}[${s.index(idx)}] = ${storeValue(v, e.def.body.dtype, e.dtype)};`,
@@ -379,7 +399,10 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     ctx.declarations(),
     ...(register ? [] : [
       `var<workgroup> tileA: array<f32, ${tileM * tileK}>;`,
-      ...Array.from({ length: nB }, (_, s) => `var<workgroup> tileB${s}: array<f32, ${tileK * tileN}>;`),
+      ...Array.from(
+        { length: nB },
+        (_, s) => `var<workgroup> tileB${s}: array<f32, ${tileK * tileN}>;`,
+      ),
     ]),
     ...top.helpers,
     `@compute @workgroup_size(${wgX}, ${wgY})`,

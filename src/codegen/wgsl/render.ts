@@ -54,7 +54,10 @@ export function convert(s: string, from: DType, to: DType): string {
     return from === "bool" ? s : `(${s} != ${regType(from)}(0))`;
   }
   if (from === "bool") return `select(${literal(0, to)}, ${literal(1, to)}, ${s})`;
-  if (to === "f16") return `f32(f16(${s}))`;
+  // round to half precision without needing `enable f16` (registers stay f32)
+  if (to === "f16") {
+    return `unpack2x16float(pack2x16float(vec2<f32>(${convert(s, from, "f32")}, 0.0))).x`;
+  }
   if (from === "f16" && to === "f32") return s;
   return `${regType(to)}(${s})`;
 }
