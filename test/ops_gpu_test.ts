@@ -247,6 +247,19 @@ for (const [a, b] of MM) {
     tol: LOOSE,
   });
 }
+// split-K (small output, long reduction): partial products plus a sum reduction
+cases.push({
+  name: "matmul split-K [1,4096]@[4096,4]",
+  fn: (x, y) => x.matmul(y),
+  inputs: [I([1, 4096], "f32", -1, 1), I([4096, 4], "f32", -1, 1)],
+  tol: { atol: 1e-4, rtol: 1e-3 },
+});
+cases.push({
+  name: "linear split-K with bias and relu",
+  fn: (x, w, b) => x.linear(w, b).relu(),
+  inputs: [I([2, 2048], "f32", -1, 1), I([3, 2048], "f32", -1, 1), I([3])],
+  tol: { atol: 1e-4, rtol: 1e-3 },
+});
 cases.push({
   name: "bmm",
   fn: (x, y) => x.bmm(y),

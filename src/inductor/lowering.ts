@@ -589,6 +589,47 @@ export class GraphLowering {
     const bv = ivar("b", Math.max(batch, 1));
     const bIdx = batch === 1 ? batchShape.map(() => iconst(0)) : unravel(bv, batchShape);
     const mv = ivar("m", mTotal), nv = ivar("n", N), kv = ivar("k", K);
+    const split = batch <= 1 ? splitK(mTotal, N, K) : 0;
+    if (split) {
+      // split-K for tall reductions with a small output (matvec-like): S partial products over
+      // K/S slices fill the grid, a sum reduction finishes them (the epilogue fuses into it)
+      const Ks = K / split;
+      const kk = iadd(imul(ivar("b", split), Ks), ivar("k", Ks));
+      const pa = vcast(
+        linear ? aFinal.load([mv, kk]) : aFinal.load([...broadcastIndex(bIdx, ab), mv, kk]),
+        "f32",
+      );
+      const pb = vcast(b.load([...broadcastIndex(bIdx, bb), kk, nv]), "f32");
+      const partial = this.addBuffer({
+        shape: [split, mTotal, N],
+        dtype: "f32",
+        def: {
+          kind: "matmul",
+          batch: split,
+          m: mTotal,
+          n: N,
+          k: Ks,
+          a: pa,
+          b: pb,
+          epilogue: { k: "reg", key: "reg(acc)", dtype: "f32", name: "acc" },
+        },
+        layout: "fixed",
+        target: null,
+        originNode: null,
+      });
+      const sum = this.reduce(bufferBox(partial.name, partial.shape, "f32"), [0], "sum", "f32");
+      const bias = linear && node.args[2] ? this.box(node.args[2], where) : null;
+      const res: TBox = {
+        shape: [mTotal, N],
+        dtype: out.dtype,
+        load: (idx) => {
+          let v = sum.load(idx);
+          if (bias) v = vbin("add", v, vcast(bias.load([idx[1]]), "f32"), "f32");
+          return vcast(v, out.dtype);
+        },
+      };
+      return this.reshapeBox(res, out.shape);
+    }
     const aBody = vcast(
       linear ? aFinal.load([mv, kv]) : aFinal.load([...broadcastIndex(bIdx, ab), mv, kv]),
       "f32",
@@ -763,6 +804,12 @@ export function isCheap(e: VExpr, budget = { ops: 8 }): boolean {
     case "where":
       return isCheap(e.c, budget) && isCheap(e.a, budget) && isCheap(e.b, budget);
   }
+}
+
+/** Split count for split-K: a small output (at most 256 elements) over a long reduction. */
+export function splitK(m: number, n: number, k: number): number {
+  if (m * n > 256 || k < 2048) return 0;
+  return [32, 16, 8, 4].find((s) => k % s === 0 && k / s >= 64) ?? 0;
 }
 
 /** Accumulator dtype: floats sum in f32 (upstream upcasts half reductions). */
