@@ -36,7 +36,7 @@ const OURS: OurSystem[] = ["ours", "ours-noreplay", "ours-eager"];
 export const PEER_SYSTEMS = ["tfjs-webgpu", "jax-js", "jax-js-eager", "ort-web"];
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let id: number | undefined;
+  let id: ReturnType<typeof setTimeout> | undefined;
   const t = new Promise<never>((_, rej) => {
     id = setTimeout(() => rej(new Error(`timed out after ${ms / 1000} s (${what})`)), ms);
   });
