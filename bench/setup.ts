@@ -2,7 +2,6 @@
 // esbuild (its Node path wants `util`, aliased to bench/peers/util_shim.ts) and loads the peers'
 // modules from bench/npm/node_modules. The manifest lives in bench/npm/ (not bench/) so that
 // Deno does not take a package.json as the config of the bench's own TypeScript.
-import * as esbuild from "esbuild";
 import type { Loader, PeerModuleName } from "./peers/types.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
@@ -48,6 +47,8 @@ export async function ensurePeers(log: (s: string) => void): Promise<void> {
 
 /** tfjs-core + tfjs-backend-webgpu as one ES module; `platform` "deno" aliases util. */
 export async function bundleTfjs(platform: "deno" | "browser"): Promise<string> {
+  // imported here, not at the top: runs without peers (--no-peers) must not need esbuild
+  const esbuild = await import("esbuild");
   const outfile = `${CACHE}/tfjs.${platform}.js`;
   await Deno.mkdir(CACHE, { recursive: true });
   try {
