@@ -9,6 +9,8 @@ import type { Graph } from "./fx/graph.ts";
 import { getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
+import { graphToJSON } from "./fx/json.ts";
+import { registryVersion } from "./fx/registry.ts";
 import { runAutotune } from "./inductor/autotune.ts";
 import { counters } from "./inductor/counters.ts";
 import type { IRBuffer } from "./inductor/ir.ts";
@@ -351,6 +353,17 @@ function toTyped(r: RefTensor): TypedArray {
   return out;
 }
 
+/** Compiled programs by (mode, op registry version, config, graph JSON); a program is shared
+ * by every CompiledGraph made from it (each has its own buffers and pipelines state). */
+const compileCache = new Map<string, { scheduler: Scheduler; program: Program }>();
+const COMPILE_CACHE_SIZE = 64;
+
+function remember(key: string, v: { scheduler: Scheduler; program: Program }): void {
+  compileCache.delete(key);
+  compileCache.set(key, v);
+  if (compileCache.size > COMPILE_CACHE_SIZE) compileCache.delete(compileCache.keys().next().value!);
+}
+
 /** Compile a traced function (with `options.inputs`) or a Graph. */
 export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}): CompiledGraph {
   const overrides = options.config ?? {};
@@ -360,12 +373,20 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
       : fnOrGraph;
     validateGraph(graph);
     const mode = options.mode ?? "default";
+    // warm compiles: the same graph, mode, knobs and op registry give the same program
+    const key = `${mode}\n${registryVersion()}\n${config.explain()}\n${JSON.stringify(graphToJSON(graph))}`;
+    const hit = compileCache.get(key);
+    if (hit) {
+      counters.compileCacheHits++;
+      return new CompiledGraph(graph, mode, hit.scheduler, hit.program, overrides);
+    }
     const bindingLimit = config.int("inductor.maxKernelBindings");
     const lmode = mode === "eager" ? "eager" : "fused";
     const lowering = new GraphLowering(graph, { mode: lmode, bindingLimit });
     lowering.run();
     const sched = lowering.updateScheduler({ mode: lmode, bindingLimit });
     const program = codegenProgram(sched);
+    remember(key, { scheduler: sched, program });
     counters.graphsCompiled++;
     counters.partitions += program.partitions.size ? program.partitionList.length : 1;
     counters.replayablePartitions += program.partitions.size;

@@ -4,6 +4,12 @@ import type { OpDef } from "./op_def.ts";
 import { BUILTIN_OPS } from "./ops/index.ts";
 
 const registry = new Map<string, OpDef>();
+let version = 0;
+
+/** Bumped whenever an op is added, replaced or removed (compile caches key on it). */
+export function registryVersion(): number {
+  return version;
+}
 
 /** Add an op; a second op with the same name is an error unless `replace` is set. */
 export function registerOp(def: OpDef, replace = false): OpDef {
@@ -11,11 +17,13 @@ export function registerOp(def: OpDef, replace = false): OpDef {
     throw new GraphError(`op '${def.name}' is already registered`);
   }
   registry.set(def.name, def);
+  version++;
   return def;
 }
 
 /** Remove an op (tests that register throwaway custom ops); true if it was there. */
 export function unregisterOp(name: string): boolean {
+  version++;
   return registry.delete(canonicalName(name));
 }
 

@@ -3,6 +3,8 @@
 export const counters = {
   /** compile() calls that produced a program. */
   graphsCompiled: 0,
+  /** compile() calls answered from the compile cache (warm compiles). */
+  compileCacheHits: 0,
   /** Partitions made (1 per unsplit graph). */
   partitions: 0,
   /** Partitions that are recorded and replayed. */
