@@ -3,7 +3,15 @@
 // synchronously, so graph errors surface at the call; the device, pipelines and (with
 // autotuning) tile choices are settled on the first run or by `prepare()`.
 import { config } from "./config.ts";
-import { type DType, dtypeOfArray, gpuBytes, numel, shapeStr, type TypedArray } from "./dtype.ts";
+import {
+  type DType,
+  dtypeOfArray,
+  gpuBytes,
+  numel,
+  shapeStr,
+  type TypedArray,
+  typedArrayFor,
+} from "./dtype.ts";
 import { InputError } from "./errors.ts";
 import type { Graph } from "./fx/graph.ts";
 import { getCustomOp } from "./fx/custom_ops.ts";
@@ -340,13 +348,7 @@ function hostLine(buf: IRBuffer, s: Scheduler): ExecLine {
 }
 
 function toTyped(r: RefTensor): TypedArray {
-  const out = new ({
-    f32: Float32Array,
-    f16: Float16Array,
-    i32: Int32Array,
-    u32: Uint32Array,
-    bool: Uint8Array,
-  }[r.dtype])(r.data.length);
+  const out = typedArrayFor(r.dtype, r.data.length);
   for (let i = 0; i < r.data.length; i++) {
     out[i] = r.dtype === "bool" ? (r.data[i] ? 1 : 0) : r.data[i];
   }
@@ -361,7 +363,9 @@ const COMPILE_CACHE_SIZE = 64;
 function remember(key: string, v: { scheduler: Scheduler; program: Program }): void {
   compileCache.delete(key);
   compileCache.set(key, v);
-  if (compileCache.size > COMPILE_CACHE_SIZE) compileCache.delete(compileCache.keys().next().value!);
+  if (compileCache.size > COMPILE_CACHE_SIZE) {
+    compileCache.delete(compileCache.keys().next().value!);
+  }
 }
 
 /** Compile a traced function (with `options.inputs`) or a Graph. */
@@ -374,7 +378,9 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     validateGraph(graph);
     const mode = options.mode ?? "default";
     // warm compiles: the same graph, mode, knobs and op registry give the same program
-    const key = `${mode}\n${registryVersion()}\n${config.explain()}\n${JSON.stringify(graphToJSON(graph))}`;
+    const key = `${mode}\n${registryVersion()}\n${config.explain()}\n${
+      JSON.stringify(graphToJSON(graph))
+    }`;
     const hit = compileCache.get(key);
     if (hit) {
       counters.compileCacheHits++;

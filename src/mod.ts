@@ -25,5 +25,6 @@ export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";
 export type { CompileMode, CompileOptions, CompileStats } from "./compile.ts";
 export * from "./errors.ts";
-export { DTYPES } from "./dtype.ts";
+export { DTYPES, typedArrayFor } from "./dtype.ts";
+export { randomArray, rng } from "./random.ts";
 export type { DType, TypedArray } from "./dtype.ts";

@@ -102,6 +102,7 @@ export class Scheduler {
   readonly rejected = new Map<string, string>();
   readonly bindingLimit: number;
   #nodeOf = new Map<string, SchedulerNode>();
+  #ancestorMemo = new Map<SchedulerNode, Set<SchedulerNode>>();
 
   constructor(readonly graph: LoweredGraph, readonly options: SchedulerOptions) {
     this.byName = new Map(graph.buffers.map((b) => [b.name, b]));
@@ -308,7 +309,8 @@ export class Scheduler {
   /** upstream will_fusion_create_cycle: a path a -> X -> b (or b -> X -> a) through another
    * node would put X both before and after the fused node. */
   willFusionCreateCycle(a: SchedulerNode, b: SchedulerNode): boolean {
-    const memo = new Map<SchedulerNode, Set<SchedulerNode>>();
+    // ancestors are memoised across a fusion round and forgotten after each fusion
+    const memo = this.#ancestorMemo;
     for (const [x, y] of [[a, b], [b, a]]) {
       for (const d of y.deps) {
         if (d === x) continue;
@@ -403,6 +405,7 @@ export class Scheduler {
           continue;
         }
         this.#fuse(a, b);
+        this.#ancestorMemo.clear();
         gone.add(b);
         fused++;
       }

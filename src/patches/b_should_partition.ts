@@ -7,16 +7,15 @@
 // `custom_should_partition_ops`), and never touches the origin node. Like vLLM it is installed
 // lazily: each time a scheduler is about to be built, the patched method is put on the class.
 import { config } from "../config.ts";
-import { GraphLowering } from "../inductor/lowering.ts";
 import {
   customShouldPartitionFns,
   type PartitionRule,
   Scheduler,
   type SchedulerNode,
-  type SchedulerOptions,
   shouldPartitionWith,
 } from "../inductor/scheduler.ts";
 import { registerPatch, swapMember } from "./index.ts";
+import { onSchedulerBuild } from "./scheduler_hook.ts";
 
 export const CUSTOM_PARTITION_KEY = "inductor.customShouldPartitionOps";
 
@@ -38,15 +37,7 @@ function shouldPartition(this: Scheduler, node: SchedulerNode): string | null {
 }
 
 const onScheduler = swapMember(Scheduler.prototype, "shouldPartition", () => shouldPartition);
-const onLowering = swapMember(
-  GraphLowering.prototype,
-  "updateScheduler",
-  (original) =>
-    function updateScheduler(this: GraphLowering, options: SchedulerOptions): Scheduler {
-      if (!onScheduler.applied) onScheduler.apply();
-      return original.call(this, options);
-    },
-);
+const onLowering = onSchedulerBuild(onScheduler);
 
 registerPatch({
   id: "B",

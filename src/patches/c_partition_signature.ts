@@ -4,14 +4,9 @@
 // producer never returned it and the free hit a name not in scope. The fix makes every freed
 // buffer produced earlier an input (deallocated there), so the producing partition returns it.
 // Installed, like B, when a scheduler is about to be built.
-import { GraphLowering } from "../inductor/lowering.ts";
-import {
-  type Partition,
-  type PartitionSignature,
-  Scheduler,
-  type SchedulerOptions,
-} from "../inductor/scheduler.ts";
+import { type Partition, type PartitionSignature, Scheduler } from "../inductor/scheduler.ts";
 import { registerPatch, swapMember } from "./index.ts";
+import { onSchedulerBuild } from "./scheduler_hook.ts";
 
 function getGraphPartitionSignature(
   this: Scheduler,
@@ -25,15 +20,7 @@ const onScheduler = swapMember(
   "getGraphPartitionSignature",
   () => getGraphPartitionSignature,
 );
-const onLowering = swapMember(
-  GraphLowering.prototype,
-  "updateScheduler",
-  (original) =>
-    function updateScheduler(this: GraphLowering, options: SchedulerOptions): Scheduler {
-      if (!onScheduler.applied) onScheduler.apply();
-      return original.call(this, options);
-    },
-);
+const onLowering = onSchedulerBuild(onScheduler);
 
 registerPatch({
   id: "C",
