@@ -247,6 +247,19 @@ for (const [a, b] of MM) {
     tol: LOOSE,
   });
 }
+// matrix-vector: lowered as a row reduction
+cases.push({
+  name: "matvec [70,300]@[300]",
+  fn: (w, x) => w.matmul(x),
+  inputs: [I([70, 300], "f32", -1, 1), I([300], "f32", -1, 1)],
+  tol: { atol: 1e-4, rtol: 1e-3 },
+});
+cases.push({
+  name: "linear to one feature with bias",
+  fn: (x, w, b) => x.linear(w, b),
+  inputs: [I([2, 5, 100], "f32", -1, 1), I([1, 100], "f32", -1, 1), I([1])],
+  tol: { atol: 1e-4, rtol: 1e-3 },
+});
 // split-K (small output, long reduction): partial products plus a sum reduction
 cases.push({
   name: "matmul split-K [1,4096]@[4096,4]",

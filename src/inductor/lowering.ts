@@ -589,6 +589,34 @@ export class GraphLowering {
     const bv = ivar("b", Math.max(batch, 1));
     const bIdx = batch === 1 ? batchShape.map(() => iconst(0)) : unravel(bv, batchShape);
     const mv = ivar("m", mTotal), nv = ivar("n", N), kv = ivar("k", K);
+    if (batch <= 1 && N === 1 && K >= 64) {
+      // matrix-vector (one output column): a row reduction, so neighbouring invocations read
+      // neighbouring k (vector loads) and a workgroup tree-reduces each row
+      const prod: TBox = {
+        shape: [mTotal, K],
+        dtype: "f32",
+        load: ([m, k]) => {
+          const av = vcast(
+            linear ? aFinal.load([m, k]) : aFinal.load([...broadcastIndex(bIdx, ab), m, k]),
+            "f32",
+          );
+          const bvv = vcast(b.load([...broadcastIndex(bIdx, bb), k, iconst(0)]), "f32");
+          return vbin("mul", av, bvv, "f32");
+        },
+      };
+      const sum = this.reduce(prod, [1], "sum", "f32");
+      const bias = linear && node.args[2] ? this.box(node.args[2], where) : null;
+      const res: TBox = {
+        shape: [mTotal, 1],
+        dtype: out.dtype,
+        load: (idx) => {
+          let v = sum.load([idx[0]]);
+          if (bias) v = vbin("add", v, vcast(bias.load([iconst(0)]), "f32"), "f32");
+          return vcast(v, out.dtype);
+        },
+      };
+      return this.reshapeBox(res, out.shape);
+    }
     const split = batch <= 1 ? splitK(mTotal, N, K) : 0;
     if (split) {
       // split-K for tall reductions with a small output (matvec-like): S partial products over

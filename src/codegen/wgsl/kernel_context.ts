@@ -19,6 +19,8 @@ export interface GroupInput {
   storage(name: string): string;
   /** Matmul template flavour for the adapter (default "shared"). */
   matmulKind?: "shared" | "register";
+  /** Largest workgroup of a workgroup-per-row reduction (default 256). */
+  reductionWorkgroup?: number;
 }
 
 export class KernelContext implements BufferAccess {

@@ -61,7 +61,10 @@ export function genReduction(g: GroupInput): KernelSpec {
   const rows = numel(red.ranges);
   const rlen = numel(red.rranges);
   const serial = rlen <= SERIAL_ROW_MAX;
-  const WG = serial ? 64 : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(rlen))));
+  // GPUs like wide workgroups; CPU adapters (SIMD lanes over invocations) prefer 64: fewer
+  // barrier steps and more rows in flight (chosen per adapter at prepare, see autotune.ts)
+  const wgMax = g.reductionWorkgroup ?? 256;
+  const WG = serial ? 64 : Math.min(wgMax, Math.max(32, 2 ** Math.ceil(Math.log2(rlen))));
   const xIdx = red.ranges.map((s, i) => (s === 1 ? iconst(0) : ivar(`x${i}`, s)));
   const rowKey = ravel(xIdx, contiguousStrides(red.ranges)).key;
   // kernel-frame index of each source-space dim
