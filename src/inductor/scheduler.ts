@@ -539,7 +539,7 @@ export class Scheduler {
    * into a replayed partition. The per-op rule step is the 2.9.0 one (origin-node based);
    * patch B swaps in a name-based rule (vllm#26678). */
   shouldPartition(node: SchedulerNode): string | null {
-    return shouldPartitionWith(this, node, originNodeRule);
+    return shouldPartitionWith(node, originNodeRule);
   }
 
   /** upstream graph_partition: split where shouldPartition's answer flips. */
@@ -665,11 +665,7 @@ export const originNodeRule: PartitionRule = (b, op) => {
 /** The port's shouldPartition order (upstream 2.9.0): replay off, fused node (any member),
  * non-GPU op, device copy, (data-dependent shapes: none in our op set), replay-unsafe tag, and
  * last the per-op rule. */
-export function shouldPartitionWith(
-  s: Scheduler,
-  node: SchedulerNode,
-  rule: PartitionRule,
-): string | null {
+export function shouldPartitionWith(node: SchedulerNode, rule: PartitionRule): string | null {
   if (!config.bool("inductor.replay")) return "replay is off: everything runs in call";
   for (const b of node.members) {
     if (b.def.kind !== "fallback") continue;
@@ -683,7 +679,6 @@ export function shouldPartitionWith(
     const r = rule(b, op);
     if (r) return r;
   }
-  void s;
   return null;
 }
 

@@ -104,15 +104,11 @@ export class WrapperCodegen {
     } else if (n.kind !== "nop") this.lines.push({ op: "kernel", node: n, spec: s.kernelFor(n) });
     for (const name of [...n.lastUsage].sort()) {
       const b = s.byName.get(name);
-      const isInput = s.graph.inputs.includes(name) ||
+      // graph inputs and a partition's inputs belong to the caller: never pooled for reuse
+      const input = s.graph.inputs.includes(name) ||
         (this.signature?.inputs.includes(name) ?? false);
-      const pool = !!b && b.layout === "fixed" && !s.graph.inputs.includes(name);
-      this.lines.push({
-        op: "free",
-        buf: name,
-        reused: false,
-        pool: pool && !isInputOnly(isInput, this),
-      });
+      const pool = !!b && b.layout === "fixed" && !input;
+      this.lines.push({ op: "free", buf: name, reused: false, pool });
     }
   }
 
@@ -173,11 +169,6 @@ export class WrapperCodegen {
     out.push(`    return (${this.returns().join(", ")})`);
     return out.join("\n");
   }
-}
-
-// a partition's inputs are owned by the caller: their storage is not pooled inside it
-function isInputOnly(isInput: boolean, _w: WrapperCodegen): boolean {
-  return isInput;
 }
 
 /** Byte alignment of reuse keys (every storage binding offset is a multiple of this). */

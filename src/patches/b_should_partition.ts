@@ -33,7 +33,7 @@ const nameRule: PartitionRule = (_b, op) => {
 };
 
 function shouldPartition(this: Scheduler, node: SchedulerNode): string | null {
-  return shouldPartitionWith(this, node, nameRule);
+  return shouldPartitionWith(node, nameRule);
 }
 
 const onScheduler = swapMember(Scheduler.prototype, "shouldPartition", () => shouldPartition);

@@ -3,7 +3,7 @@
 import { contiguousStrides, type DType, gpuBytes, wgslStorageType } from "../../dtype.ts";
 import { config } from "../../config.ts";
 import { CompileError } from "../../errors.ts";
-import { type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
+import { iconst, type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer } from "../../inductor/ir.ts";
 import { type VExpr, vreg, vsubst } from "../../inductor/value_expr.ts";
 import type { KernelBinding } from "./kernel_spec.ts";
@@ -146,7 +146,7 @@ export function varsViaFlat(
 
 /** Named loop variables for a shape (size-1 dims are the constant 0). */
 export function loopVars(prefix: string, shape: readonly number[]): IndexExpr[] {
-  return shape.map((s, i) => (s === 1 ? ravel([], []) : ivar(`${prefix}${i}`, s)));
+  return shape.map((s, i) => (s === 1 ? iconst(0) : ivar(`${prefix}${i}`, s)));
 }
 
 /** Declarations of loop vars from a flat index variable. */
