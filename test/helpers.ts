@@ -1,4 +1,7 @@
 // Shared test helpers: seeded randomness, NaN poisoning, tolerance checks against the reference.
+import type { DType } from "../src/dtype.ts";
+import type { TensorProxy } from "../src/fx/tracer.ts";
+
 export { randomArray, rng } from "../src/random.ts";
 
 /** A seed that differs per run unless TEST_SEED pins it. */
@@ -38,3 +41,18 @@ export function assertClose(
     worst = Math.max(worst, err);
   }
 }
+
+/** A traced test function. */
+export type Fn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
+
+/** An input spec of a test graph. */
+export interface Spec {
+  shape: number[];
+  dtype: DType;
+}
+
+/** An f32 input spec. */
+export const f32 = (...shape: number[]): Spec => ({ shape, dtype: "f32" });
+
+/** The tolerance for f32 results after reductions or matmuls. */
+export const LOOSE: Tolerance = { atol: 1e-4, rtol: 1e-3 };

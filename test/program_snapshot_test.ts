@@ -9,19 +9,23 @@
 // The snapshots assume the default patch set (WEBGPU_INDUCTOR_DISABLE_PATCHES unset): patch A
 // changes how a partition's trailing memory lines are trimmed.
 import assert from "node:assert/strict";
-import { compile, type CompiledGraph, type DType, interpret, type TypedArray } from "../src/mod.ts";
-import type { TensorProxy } from "../src/fx/tracer.ts";
+import { compile, type CompiledGraph, interpret, type TypedArray } from "../src/mod.ts";
 import { printProgram, type Program } from "../src/inductor/wrapper.ts";
-import { assertClose, freshSeed, randomArray, rng, type Tolerance } from "./helpers.ts";
+import {
+  assertClose,
+  f32,
+  type Fn,
+  freshSeed,
+  LOOSE,
+  randomArray,
+  rng,
+  type Spec,
+  type Tolerance,
+} from "./helpers.ts";
 
 const UPDATE = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
 const SNAP_DIR = new URL("./snapshots/", import.meta.url);
 
-type Fn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
-interface Spec {
-  shape: number[];
-  dtype: DType;
-}
 interface Case {
   name: string;
   fn: Fn;
@@ -32,9 +36,6 @@ interface Case {
   /** Checks beyond the snapshot, with messages that say what broke. */
   check?: (cg: { default: CompiledGraph; eager: CompiledGraph }) => void;
 }
-
-const f32 = (...shape: number[]): Spec => ({ shape, dtype: "f32" });
-const LOOSE: Tolerance = { atol: 1e-4, rtol: 1e-3 };
 
 /** Buffers that exist in memory when the program runs (allocated or taken over by reuse). */
 function allocated(p: Program): string[] {

@@ -7,26 +7,26 @@ import {
   compile,
   CompiledGraph,
   config,
-  type DType,
   type Graph,
   interpret,
   trace,
   type TypedArray,
 } from "../src/mod.ts";
-import type { TensorProxy } from "../src/fx/tracer.ts";
 import { GraphLowering } from "../src/inductor/lowering.ts";
 import type { Scheduler, SchedulerNode } from "../src/inductor/scheduler.ts";
 import { codegenProgram } from "../src/inductor/wrapper.ts";
 import { decoderData, decoderFn, decoderInputs, SMALL_DECODER } from "../src/models/decoder.ts";
-import { assertClose, freshSeed, randomArray, rng, type Tolerance } from "./helpers.ts";
-
-type Fn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
-interface Spec {
-  shape: number[];
-  dtype: DType;
-}
-const f32 = (...shape: number[]): Spec => ({ shape, dtype: "f32" });
-const LOOSE: Tolerance = { atol: 1e-4, rtol: 1e-3 };
+import {
+  assertClose,
+  f32,
+  type Fn,
+  freshSeed,
+  LOOSE,
+  randomArray,
+  rng,
+  type Spec,
+  type Tolerance,
+} from "./helpers.ts";
 
 /** Lower `graph` with `lower` rules and schedule it with `options`. */
 function schedule(

@@ -6,12 +6,10 @@ import {
   compile,
   type CompiledGraph,
   config,
-  type DType,
   interpret,
   ops,
   type TypedArray,
 } from "../src/mod.ts";
-import type { TensorProxy } from "../src/fx/tracer.ts";
 import {
   printLine,
   type Program,
@@ -21,15 +19,16 @@ import {
 import { gpuBytes, numel } from "../src/dtype.ts";
 import type { Scheduler } from "../src/inductor/scheduler.ts";
 import { decoderFn, decoderInputs, SMALL_DECODER } from "../src/models/decoder.ts";
-import { assertClose, freshSeed, randomArray, rng, type Tolerance } from "./helpers.ts";
-
-type Fn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
-interface Spec {
-  shape: number[];
-  dtype: DType;
-}
-const f32 = (...shape: number[]): Spec => ({ shape, dtype: "f32" });
-const LOOSE: Tolerance = { atol: 1e-4, rtol: 1e-3 };
+import {
+  assertClose,
+  f32,
+  type Fn,
+  freshSeed,
+  LOOSE,
+  randomArray,
+  rng,
+  type Spec,
+} from "./helpers.ts";
 
 /** Four [4, 8] pointwise ops: in eager mode every one is a realized buffer. */
 const chain: Fn = (x) => x.mul(2).add(1).relu().exp();
