@@ -49,7 +49,7 @@ export function chooseMatmulConfig(
   if (kind === "register") {
     // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile
     if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
-    if (m >= 64 && n >= 64) return { kind, tileM: 32, tileN: 64, tileK: 4, threadM: 4, threadN: 8 };
+    if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 };
     return { kind, tileM: 32, tileN: 32, tileK: 4, threadM: 4, threadN: 4 };
   }
   if (m <= 4) return { kind, tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 };
