@@ -355,6 +355,17 @@ function toTyped(r: RefTensor): TypedArray {
   return out;
 }
 
+/** inductor.debug: the scheduler's kernels, the program and every kernel's WGSL. */
+export function debugDump(sched: Scheduler, program: Program): string {
+  const out = [sched.explain(), "", printProgram(program)];
+  for (const w of [...program.partitions.values(), program.main]) {
+    for (const l of w.lines) {
+      if (l.op === "kernel") out.push("", `// ---- ${l.spec.name} (${w.name})`, l.spec.wgsl);
+    }
+  }
+  return out.join("\n");
+}
+
 /** Compiled programs by (mode, op registry version, config, graph JSON); a program is shared
  * by every CompiledGraph made from it (each has its own buffers and pipelines state). */
 const compileCache = new Map<string, { scheduler: Scheduler; program: Program }>();
@@ -393,6 +404,7 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     const sched = lowering.updateScheduler({ mode: lmode, bindingLimit });
     const program = codegenProgram(sched);
     remember(key, { scheduler: sched, program });
+    if (config.bool("inductor.debug")) console.log(debugDump(sched, program));
     counters.graphsCompiled++;
     counters.partitions += program.partitions.size ? program.partitionList.length : 1;
     counters.replayablePartitions += program.partitions.size;

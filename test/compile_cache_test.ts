@@ -29,3 +29,21 @@ Deno.test("a second compile of the same graph is a cache hit; a knob change is n
   await b.disposeAsync();
   await c.disposeAsync();
 });
+
+Deno.test("inductor.debug prints the kernels, the program and the WGSL at compile", () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
+  try {
+    compile((x) => x.exp().sum(-1), {
+      inputs: [{ shape: [3, 9] }],
+      config: { "inductor.debug": true },
+    });
+  } finally {
+    console.log = log;
+  }
+  const text = lines.join("\n");
+  assert.match(text, /k0_\w+ \[reduction\]/);
+  assert.match(text, /def partition_0/);
+  assert.match(text, /@compute @workgroup_size/);
+});
