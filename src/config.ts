@@ -135,7 +135,7 @@ export const SCHEMA: KnobSpec[] = [
     type: "bool",
     default: true,
     env: "WEBGPU_INDUCTOR_TEMPLATE_PROLOGUE",
-    doc: "Compute a single-use pointwise producer inside a matmul's operand loads.",
+    doc: "Compute a cheap single-use pointwise producer inside a matmul's operand loads.",
   },
   {
     key: "inductor.horizontalMatmul",
