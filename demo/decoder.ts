@@ -31,6 +31,9 @@ for (const mode of ["eager", "default"] as const) {
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
+  // device-only: 21 replays minus 1 (a queue wait has a fixed cost of its own)
+  const one = await cg.timeDevice(1);
+  const dev = Math.max(0, ((await cg.timeDevice(21)) * 21 - one) / 20);
   let err = 0;
   for (let i = 0; i < out!.length; i++) err = Math.max(err, Math.abs(out![i] - expected[i]));
   const st = cg.stats;
@@ -38,7 +41,9 @@ for (const mode of ["eager", "default"] as const) {
     `${mode.padEnd(7)}  kernels ${String(st.kernels).padStart(3)}  compile ${
       tCompile.toFixed(0)
     } ms  ` +
-      `run median ${times[2].toFixed(2)} ms  memory planned ${st.peakBytes} B ` +
+      `run median ${times[2].toFixed(2)} ms (device ${
+        dev.toFixed(2)
+      } ms)  memory planned ${st.peakBytes} B ` +
       `(all intermediates ${st.unplannedBytes} B)  max |err| ${err.toExponential(2)}`,
   );
   if (Deno.args.includes("--explain")) console.log(cg.explain());
