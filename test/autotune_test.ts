@@ -1,6 +1,7 @@
 // Compile-time autotuning: the chosen matmul tile config is correct, and it is remembered in the
 // persistent tuning cache, so a second process benchmarks nothing.
 import assert from "node:assert/strict";
+import { lastJson, runDenoScript } from "./helpers.ts";
 
 const script = (cacheUrl: string) => `
   import { compile, interpret } from "${new URL("../src/mod.ts", import.meta.url).href}";
@@ -20,18 +21,10 @@ const script = (cacheUrl: string) => `
 
 Deno.test("autotuning picks a correct config and persists it across processes", async () => {
   const dir = await Deno.makeTempDir();
-  const file = `${dir}/tune.ts`;
-  await Deno.writeTextFile(file, script(dir));
-  const run = async () => {
-    const p = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", file],
-      env: { XDG_RUNTIME_DIR: "/tmp", WEBGPU_INDUCTOR_CACHE_DIR: `${dir}/cache` },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(p.success, new TextDecoder().decode(p.stderr));
-    return JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").pop()!);
-  };
+  const run = async () =>
+    lastJson(
+      await runDenoScript(script(dir), ["-A"], { WEBGPU_INDUCTOR_CACHE_DIR: `${dir}/cache` }),
+    );
   try {
     const first = await run();
     assert.ok(first.err < 1e-4, `max error ${first.err}`);

@@ -1,6 +1,7 @@
 // The global config object (DESIGN.md §3.1): layered sources with provenance, scoped patches,
 // validation errors that name the key, and env reading that never prompts or throws.
 import assert from "node:assert/strict";
+import { runDenoScript } from "./helpers.ts";
 import { Config, defaultEnvReader, type KnobSpec, parseEnvValue, SCHEMA } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 
@@ -230,36 +231,15 @@ Deno.test("browser sources: WEBGPU_INDUCTOR_ENV global, then the URL query", () 
   }
 });
 
-/** Runs a script in a child Deno with the given permission flags; stdin closed, so a permission
- * prompt could not be answered. */
-async function runChild(src: string, perms: string[], env: Record<string, string>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = `${dir}/child.ts`;
-    await Deno.writeTextFile(file, src);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-lock", ...perms, file],
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("Deno.env is read only with env permission; without it: no prompt, no throw", async () => {
   const configUrl = new URL("../src/config.ts", import.meta.url).href;
   const src = `import { config } from ${JSON.stringify(configUrl)};
 console.log(JSON.stringify([config.bool("inductor.fusion"), config.source("inductor.fusion")]));`;
   const env = { WEBGPU_INDUCTOR_FUSION: "0" };
   const [denied, granted, scoped] = await Promise.all([
-    runChild(src, ["--allow-read"], env),
-    runChild(src, ["--allow-read", "--allow-env"], env),
-    runChild(src, ["--allow-read", "--allow-env=WEBGPU_INDUCTOR_FUSION"], env),
+    runDenoScript(src, ["--allow-read"], env),
+    runDenoScript(src, ["--allow-read", "--allow-env"], env),
+    runDenoScript(src, ["--allow-read", "--allow-env=WEBGPU_INDUCTOR_FUSION"], env),
   ]);
   assert.equal(denied.code, 0, denied.stderr);
   assert.equal(denied.stderr, "", "no prompt or warning");

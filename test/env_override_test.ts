@@ -1,6 +1,7 @@
 // The init layer (DESIGN.md §3; upstream-inductor.md §4 scenarios 9 and 10). Import-time side
 // effects are checked in child processes; the rest on fresh Config objects.
 import assert from "node:assert/strict";
+import { runDenoScript } from "./helpers.ts";
 import { Config } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { describeInit, INIT_DEFAULTS, initialize, initReport } from "../src/env_override.ts";
@@ -141,30 +142,8 @@ console.log(JSON.stringify({
 }));
 `;
 
-async function child(env: Record<string, string>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/child.ts`, CHILD);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-lock",
-        "--config",
-        new URL("../deno.json", import.meta.url).pathname,
-        "-A",
-        `${dir}/child.ts`,
-      ],
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const child = (env: Record<string, string>) =>
+  runDenoScript(CHILD, ["--config", new URL("../deno.json", import.meta.url).pathname, "-A"], env);
 
 Deno.test("import-time init (child processes): live global, setdefault, gating, no GPU", async () => {
   const [plain, exported, alias, bad] = await Promise.all([

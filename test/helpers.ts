@@ -56,3 +56,52 @@ export const f32 = (...shape: number[]): Spec => ({ shape, dtype: "f32" });
 
 /** The tolerance for f32 results after reductions or matmuls. */
 export const LOOSE: Tolerance = { atol: 1e-4, rtol: 1e-3 };
+
+/** What a child Deno process did. */
+export interface ChildRun {
+  code: number;
+  success: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno run --no-lock ...args` in a child process with stdin closed (so a permission
+ * prompt could not be answered) and `env` added to this process's environment. */
+export async function runDeno(args: string[], env: Record<string, string> = {}): Promise<ChildRun> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-lock", ...args],
+    env: { XDG_RUNTIME_DIR: "/tmp", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    success: out.success,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** Writes `src` to a temporary module and runs it with `flags` (see runDeno). */
+export async function runDenoScript(
+  src: string,
+  flags: string[],
+  env: Record<string, string> = {},
+): Promise<ChildRun> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/child.ts`, src);
+    return await runDeno([...flags, `${dir}/child.ts`], env);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The child's last stdout line as JSON; fails with its stderr when it did not succeed. */
+// deno-lint-ignore no-explicit-any
+export function lastJson(r: ChildRun): any {
+  if (!r.success) throw new Error(`child process failed (exit ${r.code}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
+}

@@ -3,6 +3,7 @@
 // side effects) and passing, with numbers checked against the reference, when applied (here,
 // where src/mod.ts applied them at import). Controls pass both ways.
 import assert from "node:assert/strict";
+import { lastJson, runDeno, runDenoScript } from "./helpers.ts";
 import { appliedPatches, PORTED_FROM } from "../src/mod.ts";
 import { type ScenarioResult, SCENARIOS } from "./scenarios/scenarios.ts";
 
@@ -13,21 +14,8 @@ async function unpatched(
   env: Record<string, string>,
   names: string[],
 ): Promise<Record<string, ScenarioResult>> {
-  const p = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-lock",
-      new URL("./scenarios/scenarios.ts", import.meta.url).pathname,
-      ...names,
-    ],
-    env: { XDG_RUNTIME_DIR: "/tmp", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(p.stdout).trim().split("\n").pop() ?? "";
-  assert.ok(p.success, `scenario subprocess failed:\n${new TextDecoder().decode(p.stderr)}`);
-  return JSON.parse(out);
+  const path = new URL("./scenarios/scenarios.ts", import.meta.url).pathname;
+  return lastJson(await runDeno(["-A", path, ...names], env));
 }
 
 function passes(r: ScenarioResult, label: string): void {
@@ -187,38 +175,24 @@ Deno.test("version gating: 2.9.0 applies A–D, 2.9.1 only D, 2.10.0 none; skipp
       configEntry: config.has("inductor.customShouldPartitionOps"),
       rawStream: typeof g.get_raw_stream,
     }));`;
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  await Deno.writeTextFile(file, script);
-  const run = async (version: string) => {
-    const p = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", file],
-      env: { XDG_RUNTIME_DIR: "/tmp", WEBGPU_INDUCTOR_PORTED_FROM: version },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(p.success, new TextDecoder().decode(p.stderr));
-    return JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").pop()!);
-  };
-  try {
-    const [v290, v291, v2100] = await Promise.all(["2.9.0", "2.9.1", "2.10.0"].map(run));
-    assert.deepEqual(v290.applied, ["A", "B", "C", "D"]);
-    assert.equal(v290.stockA, false);
-    assert.equal(v290.configEntry, true);
-    assert.equal(v290.rawStream, "function");
-    assert.deepEqual(v291.applied, ["D"]);
-    assert.equal(v291.stockA, true);
-    assert.equal(v291.stockBC, true);
-    assert.equal(v291.configEntry, false);
-    assert.equal(v291.rawStream, "function");
-    assert.deepEqual(v2100.applied, []);
-    assert.equal(v2100.stockA, true);
-    assert.equal(v2100.stockBC, true);
-    assert.equal(v2100.rawStream, "undefined");
-    assert.ok(
-      v2100.reasons.every((r: string) => /outside range/.test(r)),
-      v2100.reasons.join("; "),
-    );
-  } finally {
-    await Deno.remove(file);
-  }
+  const run = async (version: string) =>
+    lastJson(await runDenoScript(script, ["-A"], { WEBGPU_INDUCTOR_PORTED_FROM: version }));
+  const [v290, v291, v2100] = await Promise.all(["2.9.0", "2.9.1", "2.10.0"].map(run));
+  assert.deepEqual(v290.applied, ["A", "B", "C", "D"]);
+  assert.equal(v290.stockA, false);
+  assert.equal(v290.configEntry, true);
+  assert.equal(v290.rawStream, "function");
+  assert.deepEqual(v291.applied, ["D"]);
+  assert.equal(v291.stockA, true);
+  assert.equal(v291.stockBC, true);
+  assert.equal(v291.configEntry, false);
+  assert.equal(v291.rawStream, "function");
+  assert.deepEqual(v2100.applied, []);
+  assert.equal(v2100.stockA, true);
+  assert.equal(v2100.stockBC, true);
+  assert.equal(v2100.rawStream, "undefined");
+  assert.ok(
+    v2100.reasons.every((r: string) => /outside range/.test(r)),
+    v2100.reasons.join("; "),
+  );
 });

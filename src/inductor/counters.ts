@@ -16,7 +16,3 @@ export const counters = {
   /** Kernels whose tile configs were benchmarked (not found in the tuning cache). */
   autotuneBenchmarks: 0,
 };
-
-export function resetCounters(): void {
-  for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] = 0;
-}

@@ -37,8 +37,3 @@ export function bufferReads(b: IRBuffer): Dep[] {
   }
   return deps;
 }
-
-/** Names a dependency list touches, deduplicated. */
-export function depNames(deps: Dep[]): Set<string> {
-  return new Set(deps.map((d) => d.name));
-}

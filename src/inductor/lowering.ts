@@ -864,9 +864,5 @@ function customAliasOf(node: Node): number | null {
   return getOp(node.target).aliasOf ?? null;
 }
 
-export function lowerGraph(graph: Graph, options: LoweringOptions): LoweredGraph {
-  return new GraphLowering(graph, options).run();
-}
-
 /** The stock method, for tests that check a skipped patch left it untouched. */
 export const STOCK_UPDATE_SCHEDULER = GraphLowering.prototype.updateScheduler;

@@ -129,8 +129,3 @@ export function tuningCache(): TuningCache {
   };
   return current;
 }
-
-/** Tests: forget the in-memory layer (the persistent store stays). */
-export function resetTuningCache(): void {
-  current = null;
-}

@@ -122,17 +122,20 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) { if (g.x < ${n}u) { o[g.x]
   replace: true,
 });
 
+/** Scenario 1's graph: partition 0 ends by allocating `out`, which the host op fills. */
+const allocOnlyOutput: Fn = (x) => {
+  const a = x.relu();
+  const b = a.mul(2);
+  const out = ops.emptyLike(b);
+  ops.call("scen::U", [b, out]);
+  return out.add(1);
+};
+
 export const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   /** 1 (patch A): the last thing in partition 0 allocates `out`, which only partition 0 returns. */
   async partitionOutputOnlyAllocated() {
     return await runCase(
-      (x) => {
-        const a = x.relu();
-        const b = a.mul(2);
-        const out = ops.emptyLike(b);
-        ops.call("scen::U", [b, out]);
-        return out.add(1);
-      },
+      allocOnlyOutput,
       [[4, 8]],
       { mode: "eager" },
     );
@@ -140,13 +143,7 @@ export const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   /** 1, control: partitioning off. */
   async partitionOutputOnlyAllocatedNoPartition() {
     return await runCase(
-      (x) => {
-        const a = x.relu();
-        const b = a.mul(2);
-        const out = ops.emptyLike(b);
-        ops.call("scen::U", [b, out]);
-        return out.add(1);
-      },
+      allocOnlyOutput,
       [[4, 8]],
       { mode: "eager", config: { "inductor.graphPartition": false } },
     );

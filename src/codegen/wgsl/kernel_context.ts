@@ -1,6 +1,6 @@
 // Shared machinery for generating one fused kernel: binding table, body inlining of fused
 // members, register substitution of in-kernel reduction results.
-import { contiguousStrides, type DType, gpuBytes, wgslStorageType } from "../../dtype.ts";
+import { contiguousStrides, type DType, wgslStorageType } from "../../dtype.ts";
 import { config } from "../../config.ts";
 import { CompileError } from "../../errors.ts";
 import { iconst, type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
@@ -164,8 +164,4 @@ export function declareUnravel(
     lines.push(`let ${prefix}${i} = ${whole ? div : `${div} % ${s}u`};`);
   });
   return lines;
-}
-
-export function bytesOf(b: IRBuffer): number {
-  return b.shape.reduce((p, s) => p * s, 1) * gpuBytes(b.dtype);
 }
