@@ -12,7 +12,7 @@ import {
   type TypedArray,
   typedArrayFor,
 } from "./dtype.ts";
-import { InputError } from "./errors.ts";
+import { DeviceError, InputError } from "./errors.ts";
 import type { Graph } from "./fx/graph.ts";
 import { getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
@@ -31,8 +31,10 @@ import {
   type WrapperCodegen,
 } from "./inductor/wrapper.ts";
 import type { RefTensor } from "./reference/tensor.ts";
-import { getDevice } from "./runtime/device.ts";
-import { Executor, type RunOptions } from "./runtime/executor.ts";
+import { type DeviceHandle, getDevice } from "./runtime/device.ts";
+import { Executor, type InputSource, type RunOptions } from "./runtime/executor.ts";
+import { hostArrayName, Tensor, tensor as makeTensor } from "./runtime/tensor.ts";
+import { isMutation } from "./inductor/scheduler.ts";
 import type { ExecFunction, ExecLine, ExecProgram, HostIO } from "./runtime/program.ts";
 
 export type CompileMode = "default" | "eager";
@@ -44,7 +46,23 @@ export interface CompileOptions {
   inputs?: InputSpec[];
   /** Config overrides in force while compiling (like `config.patch`). */
   config?: Record<string, unknown>;
+  /** Placeholders bound once, by name (upstream: parameters are static inputs). A Tensor is
+   * bound as it is; a typed array is uploaded once, at prepare. `run()` takes the rest. */
+  params?: Record<string, Tensor | TypedArray>;
 }
+
+/** Per-run options of `CompiledGraph.run`. */
+export interface RunCallOptions extends RunOptions {
+  /** "array" (default): host arrays, after one wait on the GPU. "tensor": Tensors that stay on
+   * the device (no wait; reading one waits for the work that writes it). */
+  output?: "array" | "tensor";
+  /** With output "tensor": write the outputs into these tensors (one per output) instead of
+   * fresh ones. */
+  out?: Tensor[];
+}
+
+/** A run input: host data uploaded for the run, or a device tensor bound as it is. */
+export type RunInput = TypedArray | Tensor;
 
 export interface CompileStats {
   /** Kernel launches per run. */
@@ -66,8 +84,14 @@ export interface CompileStats {
 export class CompiledGraph {
   readonly stats: CompileStats;
   #executor: Promise<Executor> | null = null;
+  #handle: DeviceHandle | null = null;
   #disposed = false;
   #config: Record<string, unknown>;
+  /** Params by placeholder name; typed arrays become tensors this graph owns at prepare. */
+  #params: Map<string, Tensor | TypedArray>;
+  #ownedParams = new Map<string, Tensor>();
+  /** Placeholders written in place by the graph (copy_, index_copy_, a custom op's out!). */
+  readonly mutatedInputs: ReadonlySet<string>;
 
   constructor(
     readonly graph: Graph,
@@ -75,8 +99,11 @@ export class CompiledGraph {
     readonly scheduler: Scheduler,
     readonly program: Program,
     configOverrides: Record<string, unknown> = {},
+    params: Record<string, Tensor | TypedArray> = {},
   ) {
     this.#config = configOverrides;
+    this.#params = checkParams(graph, params);
+    this.mutatedInputs = mutatedInputsOf(scheduler);
     const wrappers = [program.main, ...program.partitions.values()];
     const lines = wrappers.flatMap((w) => w.lines);
     const bytes = (name: string) => {
@@ -106,8 +133,17 @@ export class CompiledGraph {
     return this.scheduler.nodes;
   }
 
-  /** Input specs taken from the graph's placeholders. */
+  /** What `run()` takes, in order: the placeholders not bound as params. */
   get inputSpecs(): { name: string; shape: number[]; dtype: DType }[] {
+    return this.#allSpecs().filter((s) => !this.#params.has(s.name));
+  }
+
+  /** Names of the placeholders bound as params. */
+  get paramNames(): string[] {
+    return [...this.#params.keys()];
+  }
+
+  #allSpecs(): { name: string; shape: number[]; dtype: DType }[] {
     return this.graph.placeholders().map((p) => ({
       name: p.name,
       shape: [...p.meta!.shape],
@@ -123,9 +159,26 @@ export class CompiledGraph {
 
   #ensure(): Promise<Executor> {
     if (this.#disposed) return Promise.reject(new InputError("this CompiledGraph was disposed"));
+    if (this.#executor && this.#handle?.lost) {
+      // the device was lost: rebuild on the next one (README: re-acquired on the next call)
+      const old = this.#executor;
+      this.#executor = null;
+      this.#handle = null;
+      old.then((e) => e.dispose(), () => {});
+      for (const t of this.#ownedParams.values()) t.dispose();
+      this.#ownedParams.clear();
+    }
     if (!this.#executor) {
       this.#executor = config.patch(this.#config, async () => {
         const h = await getDevice();
+        this.#handle = h;
+        for (const [name, v] of this.#params) {
+          if (v instanceof Tensor) await v.bufferOn(h, `param '${name}'`);
+          else if (!this.#ownedParams.has(name)) {
+            const shape = this.#allSpecs().find((s) => s.name === name)!.shape;
+            this.#ownedParams.set(name, makeTensor(v, shape, { name }));
+          }
+        }
         await runAutotune(h, this.program);
         const ex = await Executor.create(h, this.#execProgram(), {
           replay: config.bool("inductor.replay"),
@@ -139,12 +192,93 @@ export class CompiledGraph {
     return this.#executor;
   }
 
-  /** Runs the graph on `inputs` (one typed array per placeholder, in order) and returns the
-   * outputs as typed arrays of their dtypes (bool as Uint8Array). */
-  async run(inputs: TypedArray[], opts: RunOptions = {}): Promise<TypedArray[]> {
+  /** Runs the graph on `inputs` (one typed array or Tensor per input of `inputSpecs`, in
+   * order) and returns the outputs as typed arrays of their dtypes (bool as Uint8Array), or as
+   * Tensors with `{ output: "tensor" }`. Tensors are bound as they are; a graph that writes an
+   * input writes the caller's tensor (or, for a typed array, copies the result back into it). */
+  run(inputs: RunInput[], opts?: RunCallOptions & { output?: "array" }): Promise<TypedArray[]>;
+  run(inputs: RunInput[], opts: RunCallOptions & { output: "tensor" }): Promise<Tensor[]>;
+  run(inputs: RunInput[], opts?: RunCallOptions): Promise<TypedArray[] | Tensor[]>;
+  async run(inputs: RunInput[], opts: RunCallOptions = {}): Promise<TypedArray[] | Tensor[]> {
     this.checkInputs(inputs);
+    const output = opts.output ?? "array";
+    if (output !== "array" && output !== "tensor") {
+      throw new InputError(
+        `run(): output must be "array" or "tensor", got ${JSON.stringify(output)}`,
+      );
+    }
+    const outSpecs = this.outputSpecs;
+    if (opts.out !== undefined) this.#checkOut(opts.out, output, outSpecs);
     const ex = await this.#ensure();
-    return await ex.run(inputs, opts);
+    const h = this.#handle!;
+    // every placeholder in graph order: params from the binding, the rest from `inputs`
+    const specs = this.#allSpecs();
+    const sources: InputSource[] = [];
+    const writeBack: number[] = [];
+    let next = 0;
+    for (let i = 0; i < specs.length; i++) {
+      const s = specs[i];
+      const p = this.#params.get(s.name);
+      const v = p ? (this.#ownedParams.get(s.name) ?? p) : inputs[next++];
+      if (v instanceof Tensor) {
+        const where = p ? `param '${s.name}'` : `run() input '${s.name}'`;
+        sources.push({ buffer: await v.bufferOn(h, where) });
+      } else {
+        if (isDetached(v)) {
+          throw new InputError(
+            `run() input '${s.name}': its ArrayBuffer was detached (transferred) before the ` +
+              `run could upload it`,
+          );
+        }
+        sources.push({ data: v });
+        if (this.mutatedInputs.has(s.name)) writeBack.push(i);
+      }
+    }
+    const out = opts.out?.map((t, i) => t.bufferNow(h, `run() out[${i}]`));
+    const r = await ex.run({
+      inputs: sources,
+      output: output === "tensor" ? "buffer" : "array",
+      out,
+      writeBack,
+      poison: opts.poison,
+    });
+    if (output === "array") return r.arrays!;
+    if (opts.out) return opts.out;
+    return r.buffers!.map((b, i) =>
+      Tensor.adopt(h, b, outSpecs[i].shape, outSpecs[i].dtype, `output ${i}`)
+    );
+  }
+
+  /** Shapes and dtypes of the outputs, in order. */
+  get outputSpecs(): { shape: number[]; dtype: DType }[] {
+    return this.scheduler.graph.outputs.map((n) => {
+      const b = this.scheduler.byName.get(n)!;
+      return { shape: [...b.shape], dtype: b.dtype };
+    });
+  }
+
+  #checkOut(out: Tensor[], output: string, specs: { shape: number[]; dtype: DType }[]): void {
+    if (output !== "tensor") {
+      throw new InputError(`run(): { out } needs { output: "tensor" }`);
+    }
+    if (!Array.isArray(out) || out.length !== specs.length) {
+      throw new InputError(
+        `run(): out must hold one Tensor per output (${specs.length}), got ${
+          Array.isArray(out) ? out.length : typeof out
+        }`,
+      );
+    }
+    out.forEach((t, i) => {
+      if (!(t instanceof Tensor)) {
+        throw new InputError(`run(): out[${i}] must be a Tensor, got ${typeof t}`);
+      }
+      const s = specs[i];
+      if (t.dtype !== s.dtype || !sameShape(t.shape, s.shape)) {
+        throw new InputError(
+          `run(): out[${i}] is ${t.describe()}, but output ${i} is ${shapeStr(s.shape)} ${s.dtype}`,
+        );
+      }
+    });
   }
 
   /** Device-side timing: replays the recorded launches `iterations` times back to back, with
@@ -167,7 +301,7 @@ export class CompiledGraph {
     return await (await this.#ensure()).readOutputs();
   }
 
-  checkInputs(inputs: TypedArray[]): void {
+  checkInputs(inputs: RunInput[]): void {
     const specs = this.inputSpecs;
     if (!Array.isArray(inputs) || inputs.length !== specs.length) {
       throw new InputError(
@@ -177,6 +311,10 @@ export class CompiledGraph {
     }
     specs.forEach((s, i) => {
       const a = inputs[i];
+      if (a instanceof Tensor) {
+        checkTensorFits(a, s, `run() input ${i} ('${s.name}')`);
+        return;
+      }
       const d = dtypeOfArray(a);
       if (d !== s.dtype) {
         throw new InputError(
@@ -201,6 +339,8 @@ export class CompiledGraph {
     const ex = this.#executor;
     this.#executor = null;
     ex?.then((e) => e.dispose(), () => {});
+    for (const t of this.#ownedParams.values()) t.dispose();
+    this.#ownedParams.clear();
   }
 
   /** dispose(), awaiting a preparation still in flight (tests count live buffers after it). */
@@ -282,14 +422,88 @@ export class CompiledGraph {
   }
 }
 
-function arrayName(d: DType): string {
-  return {
-    f32: "Float32Array",
-    f16: "Float16Array",
-    i32: "Int32Array",
-    u32: "Uint32Array",
-    bool: "Uint8Array",
-  }[d];
+const arrayName = hostArrayName;
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function isDetached(a: TypedArray): boolean {
+  return (a.buffer as ArrayBuffer & { detached?: boolean }).detached === true;
+}
+
+/** A tensor bound to a placeholder must match its shape and dtype exactly. */
+function checkTensorFits(
+  t: Tensor,
+  s: { name: string; shape: number[]; dtype: DType },
+  where: string,
+): void {
+  if (t.disposed) throw new InputError(`${where}: ${t.describe()} was disposed`);
+  if (t.dtype !== s.dtype || !sameShape(t.shape, s.shape)) {
+    throw new InputError(
+      `${where}: ${t.describe()} does not match placeholder '${s.name}' of shape ` +
+        `${shapeStr(s.shape)} and dtype ${s.dtype}`,
+    );
+  }
+}
+
+/** Validates `compile(…, { params })` against the graph's placeholders. */
+function checkParams(
+  graph: Graph,
+  params: Record<string, Tensor | TypedArray>,
+): Map<string, Tensor | TypedArray> {
+  const out = new Map<string, Tensor | TypedArray>();
+  if (params === null || typeof params !== "object") {
+    throw new InputError(`compile(): params must be an object of name -> Tensor | TypedArray`);
+  }
+  const specs = new Map(graph.placeholders().map((p) => [p.name, p.meta!] as const));
+  for (const name of Object.keys(params)) {
+    const m = specs.get(name);
+    if (!m) {
+      throw new InputError(
+        `compile(): param '${name}' is not a placeholder of the graph (placeholders: ${
+          [...specs.keys()].join(", ") || "none"
+        })`,
+      );
+    }
+    const v = params[name];
+    const spec = { name, shape: [...m.shape], dtype: m.dtype };
+    const where = `compile(): param '${name}'`;
+    if (v instanceof Tensor) checkTensorFits(v, spec, where);
+    else {
+      const d = dtypeOfArray(v);
+      if (d !== m.dtype) {
+        throw new InputError(
+          `${where} must be a Tensor or a ${arrayName(m.dtype)} for dtype ${m.dtype}, got ` +
+            `${(v as unknown as object)?.constructor?.name ?? typeof v}`,
+        );
+      }
+      if (v.length !== numel(m.shape)) {
+        throw new InputError(
+          `${where} of shape ${shapeStr(m.shape)} needs ${
+            numel(m.shape)
+          } elements, got ${v.length}`,
+        );
+      }
+    }
+    out.set(name, v);
+  }
+  return out;
+}
+
+/** Graph inputs the program writes in place (pointwise mutations and custom ops' out! args). */
+function mutatedInputsOf(s: Scheduler): Set<string> {
+  const inputs = new Set(s.graph.inputs);
+  const out = new Set<string>();
+  for (const b of s.graph.buffers) {
+    const targets = isMutation(b) ? [b.target!] : [];
+    if (b.def.kind === "fallback") targets.push(...b.def.mutated);
+    for (const t of targets) {
+      const st = s.storage(t);
+      if (inputs.has(st)) out.add(st);
+    }
+  }
+  return out;
 }
 
 /** A custom op run on the host: its `js` implementation on typed arrays, or else its float64
@@ -395,7 +609,7 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     const hit = compileCache.get(key);
     if (hit) {
       counters.compileCacheHits++;
-      return new CompiledGraph(graph, mode, hit.scheduler, hit.program, overrides);
+      return new CompiledGraph(graph, mode, hit.scheduler, hit.program, overrides, options.params);
     }
     const bindingLimit = config.int("inductor.maxKernelBindings");
     const lmode = mode === "eager" ? "eager" : "fused";
@@ -408,7 +622,7 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     counters.graphsCompiled++;
     counters.partitions += program.partitions.size ? program.partitionList.length : 1;
     counters.replayablePartitions += program.partitions.size;
-    return new CompiledGraph(graph, mode, sched, program, overrides);
+    return new CompiledGraph(graph, mode, sched, program, overrides, options.params);
   });
 }
 

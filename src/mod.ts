@@ -23,7 +23,15 @@ export { ATTENTION_OP, HOST_READBACK_OP, VIEW_DTYPE_OP } from "./custom_ops/inde
 export type { CustomOpSpec } from "./fx/custom_ops.ts";
 export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";
-export type { CompileMode, CompileOptions, CompileStats } from "./compile.ts";
+export type {
+  CompileMode,
+  CompileOptions,
+  CompileStats,
+  RunCallOptions,
+  RunInput,
+} from "./compile.ts";
+export { empty, Tensor, tensor, zeros } from "./runtime/tensor.ts";
+export type { TensorOptions } from "./runtime/tensor.ts";
 export * from "./errors.ts";
 export { DTYPES, typedArrayFor } from "./dtype.ts";
 export { randomArray, rng } from "./random.ts";

@@ -174,40 +174,75 @@ export async function download(
   dtype: DType,
   count: number,
 ): Promise<TypedArray> {
-  const bytes = count * gpuBytes(dtype);
-  const doing = `reading back ${count} ${dtype} element(s) from buffer '${buffer.label}'`;
+  return (await readback(h, [{ buffer, offset: 0, dtype, count }]))[0];
+}
+
+/** One range to read back: `count` elements of `dtype` at byte `offset` of `buffer`. */
+export interface ReadRange {
+  buffer: GPUBuffer;
+  offset: number;
+  dtype: DType;
+  count: number;
+}
+
+/** Reads several ranges with one submit and one wait on the queue (every map resolves when the
+ * queue reaches the copies): a run returning host arrays pays the fixed cost of a wait once. */
+export async function readback(h: DeviceHandle, ranges: ReadRange[]): Promise<TypedArray[]> {
+  const what = ranges.map((r) => `'${r.buffer.label}'`).join(", ");
+  const doing = `reading back ${
+    ranges.map((r) => `${r.count} ${r.dtype}`).join(" + ")
+  } element(s) from buffer(s) ${what}`;
   assertLive(h, doing);
-  const size = roundUp(bytes, 4);
-  if (!Number.isSafeInteger(count) || count < 0 || size > buffer.size) {
-    throw new DeviceError(`${doing}: needs ${fmtBytes(size)}, buffer has ${fmtBytes(buffer.size)}`);
+  for (const r of ranges) {
+    const size = roundUp(r.count * gpuBytes(r.dtype), 4);
+    if (!Number.isSafeInteger(r.count) || r.count < 0 || r.offset + size > r.buffer.size) {
+      throw new DeviceError(
+        `${doing}: '${r.buffer.label}' needs ${fmtBytes(size)}, buffer has ` +
+          `${fmtBytes(r.buffer.size)}${r.offset ? ` (reading at offset ${r.offset})` : ""}`,
+      );
+    }
   }
   flushStreams(h);
-  const staging = createBuffer(
-    h,
-    size,
-    GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    `${buffer.label} (readback)`,
-  );
-  let data: ArrayBuffer;
+  const stagings: GPUBuffer[] = [];
   try {
+    for (const r of ranges) {
+      stagings.push(createBuffer(
+        h,
+        roundUp(r.count * gpuBytes(r.dtype), 4),
+        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        `${r.buffer.label} (readback)`,
+      ));
+    }
     scoped(h, () => doing, () => {
-      const enc = h.device.createCommandEncoder({ label: `readback ${buffer.label}` });
-      enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
+      const enc = h.device.createCommandEncoder({ label: "readback" });
+      ranges.forEach((r, i) =>
+        enc.copyBufferToBuffer(r.buffer, r.offset, stagings[i], 0, stagings[i].size)
+      );
       h.device.queue.submit([enc.finish()]);
     });
-    try {
-      await raceLoss(h, staging.mapAsync(GPUMapMode.READ), doing);
-    } catch (e) {
-      if (h.lost) throw lostError(h, doing);
-      await checkpoint(h, doing); // a validation error explains the failed map better
-      throw new DeviceError(`${doing}: mapAsync failed: ${(e as Error).message}`);
-    }
-    data = staging.getMappedRange(0, size).slice(0, bytes);
-    staging.unmap();
+    const datas = await Promise.all(stagings.map(async (st, i) => {
+      try {
+        await raceLoss(h, st.mapAsync(GPUMapMode.READ), doing);
+      } catch (e) {
+        if (h.lost) throw lostError(h, doing);
+        await checkpoint(h, doing); // a validation error explains the failed map better
+        throw new DeviceError(`${doing}: mapAsync failed: ${(e as Error).message}`);
+      }
+      const data = st.getMappedRange(0, st.size).slice(
+        0,
+        ranges[i].count * gpuBytes(ranges[i].dtype),
+      );
+      st.unmap();
+      return data;
+    }));
+    await checkpoint(h, doing);
+    return datas.map((d, i) => fromBytes(d, ranges[i].dtype));
   } finally {
-    destroyBuffer(staging);
+    for (const st of stagings) destroyBuffer(st);
   }
-  await checkpoint(h, doing);
+}
+
+function fromBytes(data: ArrayBuffer, dtype: DType): TypedArray {
   switch (dtype) {
     case "f32":
       return new Float32Array(data);

@@ -115,6 +115,12 @@ export function getDevice(index = 0): Promise<DeviceHandle> {
   return acquiring;
 }
 
+/** The device acquired so far and not lost, without acquiring one (tensors made before the first
+ * acquisition upload once it resolves). */
+export function currentDevice(): DeviceHandle | undefined {
+  return current && !current.lost ? current : undefined;
+}
+
 /** Destroys the current device (if any) and forgets it; the next getDevice() acquires anew. */
 export function resetDevice(): void {
   const h = current;

@@ -7,8 +7,8 @@
 // kernel specs and host callbacks.
 import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 import { type DType, gpuBytes, type TypedArray, typedArrayFor } from "../dtype.ts";
-import { DeviceError } from "../errors.ts";
-import { createStorageBuffer, destroyBuffer, download, writeBuffer } from "./buffers.ts";
+import { DeviceError, InputError } from "../errors.ts";
+import { createStorageBuffer, destroyBuffer, readback, writeBuffer } from "./buffers.ts";
 import { type DeviceHandle, requireDType } from "./device.ts";
 import { getPipeline } from "./pipeline_cache.ts";
 import { type ExecProgram, type HostIO, ProgramError } from "./program.ts";
@@ -43,9 +43,14 @@ interface Launch {
   kind: "launch";
   name: string;
   pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
+  /** Fixed at prepare when no binding is a graph input; otherwise made per set of bound input
+   * buffers and cached (`groups`). */
+  bindGroup: GPUBindGroup | undefined;
+  groups: Map<string, GPUBindGroup>;
   grid: [number, number, number];
   slots: Slot[];
+  /** Bindings the kernel declares read_write (a buffer bound twice must not be one of them). */
+  writable: boolean[];
 }
 interface HostStep {
   kind: "host";
@@ -78,6 +83,26 @@ export interface RunOptions {
   poison?: boolean;
 }
 
+/** What a graph input is bound to for one run: a caller's device buffer (bound as is) or host
+ * data (uploaded into the executor's own buffer for that input). */
+export type InputSource = { buffer: GPUBuffer } | { data: TypedArray };
+
+export interface RunRequest extends RunOptions {
+  inputs: InputSource[];
+  /** "array": outputs read back to host arrays (one wait); "buffer": each output copied into a
+   * fresh device buffer, or into `out[i]` when given (no wait). */
+  output: "array" | "buffer";
+  out?: (GPUBuffer | undefined)[];
+  /** Inputs (by index) whose host arrays get the device contents back after the run (mutated
+   * inputs given as typed arrays). */
+  writeBack?: number[];
+}
+
+export interface RunResult {
+  arrays?: TypedArray[];
+  buffers?: GPUBuffer[];
+}
+
 const POISON: Record<DType, number> = {
   f32: NaN,
   f16: NaN,
@@ -108,6 +133,12 @@ export class Executor {
   readonly slots: Slot[] = [];
   #buffers: GPUBuffer[] = [];
   #inputs: Slot[] = [];
+  /** The executor's own upload buffer per input (made when host data is first given). */
+  #inputUploads: (GPUBuffer | undefined)[] = [];
+  #bufferIds = new WeakMap<GPUBuffer, number>();
+  #nextBufferId = 0;
+  /** Runs are serialised: each binds inputs and reuses the same intermediate storage. */
+  #tail: Promise<void> = Promise.resolve();
   #outputs: Binding[] = [];
   #actions: Action[] = [];
   #stream: Stream;
@@ -263,13 +294,20 @@ export class Executor {
     for (const l of launches) checkNoOverlap(l.spec.name, l.slots);
     const pending = launches.map(async ({ idx, spec, slots }) => {
       const pipeline = await getPipeline(this.h, { name: spec.name, wgsl: spec.wgsl });
+      const writable = slots.map((_, i) =>
+        new RegExp(`@binding\\(${i}\\) var<storage, read_write>`).test(spec.wgsl)
+      );
       this.#actions[idx] = {
         kind: "launch",
         name: spec.name,
         pipeline,
-        bindGroup: this.#bindGroup(pipeline, spec.name, slots),
+        bindGroup: slots.some((s) => s.input)
+          ? undefined
+          : this.#bindGroup(pipeline, spec.name, slots),
+        groups: new Map(),
         grid: spec.workgroups,
         slots,
+        writable,
       };
     });
     // let every compile settle before reporting one that failed: the caller disposes the buffers
@@ -290,11 +328,44 @@ export class Executor {
     });
   }
 
-  /** Give every slot device memory: inputs their own buffers; intermediates a buffer each, or
-   * packed into arenas by lifetime (greedy best-offset placement, largest first). */
+  /** The bind group of a launch for the input buffers bound now (cached per set of buffers: a
+   * decode loop alternating a few tensors reuses its groups). */
+  #groupFor(a: Launch): GPUBindGroup {
+    if (a.bindGroup) return a.bindGroup;
+    const key = a.slots.map((s) => s.input ? this.#idOf(s.buffer!) : "-").join(",");
+    let g = a.groups.get(key);
+    if (g) {
+      a.groups.delete(key); // least recently used goes first
+      a.groups.set(key, g);
+      return g;
+    }
+    for (let i = 0; i < a.slots.length; i++) {
+      for (let j = i + 1; j < a.slots.length; j++) {
+        const x = a.slots[i], y = a.slots[j];
+        if (x === y || !(x.input || y.input) || x.buffer !== y.buffer) continue;
+        if (!(a.writable[i] || a.writable[j])) continue;
+        throw new InputError(
+          `inputs '${x.label}' and '${y.label}' are the same tensor, but kernel '${a.name}' ` +
+            `binds them together and may write one of them; pass distinct tensors`,
+        );
+      }
+    }
+    g = this.#bindGroup(a.pipeline, a.name, a.slots);
+    a.groups.set(key, g);
+    if (a.groups.size > 16) a.groups.delete(a.groups.keys().next().value!);
+    return g;
+  }
+
+  #idOf(b: GPUBuffer): number {
+    let id = this.#bufferIds.get(b);
+    if (id === undefined) this.#bufferIds.set(b, id = this.#nextBufferId++);
+    return id;
+  }
+
+  /** Give every slot device memory: intermediates a buffer each, or packed into arenas by
+   * lifetime (greedy best-offset placement, largest first). Inputs get theirs per run. */
   #place(): void {
     const own = this.slots.filter((s) => !s.input);
-    for (const s of this.#inputs) s.buffer = this.#alloc(s.bytes, s.label);
     this.stats.slots = own.length;
     this.stats.reuseBytes = own.reduce((a, s) => a + s.bytes, 0);
     if (!this.options.arena) {
@@ -339,34 +410,102 @@ export class Executor {
     return b;
   }
 
-  async run(inputs: TypedArray[], opts: RunOptions = {}): Promise<TypedArray[]> {
-    if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
-    const h = this.h;
-    this.#inputs.forEach((s, i) => writeBuffer(h, s.buffer!, inputs[i], s.dtype, s.offset));
-    if (opts.poison) {
-      for (const s of this.slots) {
-        if (s.input) continue;
-        const fill = typedArrayFor(s.dtype, s.numel);
-        fill.fill(POISON[s.dtype]);
-        writeBuffer(h, s.buffer!, fill, s.dtype, s.offset);
+  /** Waits for the runs before this one; the returned function lets the next one go. */
+  async #lock(): Promise<() => void> {
+    let release!: () => void;
+    const prev = this.#tail;
+    this.#tail = new Promise<void>((r) => (release = r));
+    await prev;
+    return release;
+  }
+
+  /** Binds the inputs, launches, and either reads the outputs back (one wait) or copies them
+   * into device buffers (no wait). Concurrent runs are serialised; a run returning arrays lets
+   * the next one start as soon as its readback is submitted (the queue keeps the order). */
+  async run(req: RunRequest): Promise<RunResult> {
+    const release = await this.#lock();
+    let pending: Promise<TypedArray[]> | undefined;
+    let buffers: GPUBuffer[] | undefined;
+    try {
+      if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
+      this.#bindInputs(req.inputs);
+      if (req.poison) this.#poison();
+      await this.#launchFrom(0);
+      if (req.output === "buffer") buffers = this.#copyOutputs(req.out ?? []);
+      else {
+        const wb = req.writeBack ?? [];
+        const ranges = [
+          ...this.#outputs.map((b) => this.#range(b)),
+          ...wb.map((i) => this.#range({ slot: this.#inputs[i], ...this.#inputs[i] })),
+        ];
+        pending = readback(this.h, ranges); // submits the copies before it first waits
       }
+    } finally {
+      release();
     }
-    await this.#launchFrom(0);
-    await this.#stream.synchronize();
-    return await Promise.all(this.#outputs.map((b) => this.#read(b)));
+    if (buffers) return { buffers };
+    const got = await pending!;
+    const wb = req.writeBack ?? [];
+    wb.forEach((i, k) => {
+      const src = req.inputs[i] as { data: TypedArray };
+      src.data.set(got[this.#outputs.length + k] as never);
+    });
+    return { arrays: got.slice(0, this.#outputs.length) };
+  }
+
+  #range(b: Binding) {
+    return { buffer: b.slot.buffer!, offset: b.slot.offset, dtype: b.dtype, count: b.numel };
+  }
+
+  #bindInputs(sources: InputSource[]): void {
+    this.#inputs.forEach((s, i) => {
+      const src = sources[i];
+      if ("buffer" in src) {
+        s.buffer = src.buffer;
+        return;
+      }
+      let own = this.#inputUploads[i];
+      if (!own) own = this.#inputUploads[i] = this.#alloc(s.bytes, s.label);
+      writeBuffer(this.h, own, src.data, s.dtype, 0);
+      s.buffer = own;
+    });
+  }
+
+  /** Each output copied into a fresh buffer the caller owns (or into `out[i]`). */
+  #copyOutputs(out: (GPUBuffer | undefined)[]): GPUBuffer[] {
+    const made: GPUBuffer[] = [];
+    try {
+      const res = this.#outputs.map((b, i) => {
+        const bytes = Math.max(4, roundUp(b.numel * gpuBytes(b.dtype), 4));
+        let dst = out[i];
+        if (!dst) {
+          dst = createStorageBuffer(this.h, bytes, `${b.slot.label} (output ${i})`);
+          made.push(dst);
+        }
+        if (dst !== b.slot.buffer || b.slot.offset !== 0) {
+          this.#stream.copyBufferToBuffer(b.slot.buffer!, b.slot.offset, dst, 0, bytes);
+        }
+        return dst;
+      });
+      this.#stream.flush();
+      return res;
+    } catch (e) {
+      for (const b of made) destroyBuffer(b);
+      throw e;
+    }
+  }
+
+  #poison(): void {
+    for (const s of this.slots) {
+      if (s.input) continue;
+      const fill = typedArrayFor(s.dtype, s.numel);
+      fill.fill(POISON[s.dtype]);
+      writeBuffer(this.h, s.buffer!, fill, s.dtype, s.offset);
+    }
   }
 
   async #read(b: Binding): Promise<TypedArray> {
-    if (b.slot.offset === 0) return await download(this.h, b.slot.buffer!, b.dtype, b.numel);
-    // arena slots: copy the range out first (readback starts at offset 0)
-    const tmp = createStorageBuffer(this.h, b.slot.bytes, `${b.slot.label} (arena readback)`);
-    try {
-      this.#stream.copyBufferToBuffer(b.slot.buffer!, b.slot.offset, tmp, 0, b.slot.bytes);
-      await this.#stream.synchronize();
-      return await download(this.h, tmp, b.dtype, b.numel);
-    } finally {
-      destroyBuffer(tmp);
-    }
+    return (await readback(this.h, [this.#range(b)]))[0];
   }
 
   /** Launch the actions from index `i` on (host steps await in between). */
@@ -378,7 +517,7 @@ export class Executor {
         continue;
       }
       if (this.options.replay) {
-        this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
+        this.#stream.launch(a.pipeline, [this.#groupFor(a)], a.grid, a.name);
         continue;
       }
       // no replay: a fresh bind group and one submit per launch
@@ -417,6 +556,7 @@ export class Executor {
    * if any, run in between as usual. Returns elapsed milliseconds. */
   async replay(iterations: number, opts: { submitEach?: boolean } = {}): Promise<number> {
     if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
+    this.#requireBoundInputs("replay");
     await this.#stream.synchronize();
     const t0 = performance.now();
     for (let i = 0; i < iterations; i++) {
@@ -426,7 +566,7 @@ export class Executor {
         for (const a of this.#actions) {
           if (a.kind === "host") await this.#host(a);
           else {
-            this.#stream.launch(a.pipeline, [a.bindGroup], a.grid, a.name);
+            this.#stream.launch(a.pipeline, [this.#groupFor(a)], a.grid, a.name);
             await this.#stream.synchronize();
           }
         }
@@ -439,7 +579,14 @@ export class Executor {
   /** The outputs as they are now on the device (after `replay`). */
   async readOutputs(): Promise<TypedArray[]> {
     if (this.#disposed) throw new DeviceError("this compiled graph was disposed");
-    return await Promise.all(this.#outputs.map((b) => this.#read(b)));
+    this.#requireBoundInputs("readOutputs");
+    return await readback(this.h, this.#outputs.map((b) => this.#range(b)));
+  }
+
+  #requireBoundInputs(doing: string): void {
+    if (this.#inputs.some((s) => !s.buffer)) {
+      throw new InputError(`${doing}: run the graph once first (its inputs are not bound yet)`);
+    }
   }
 
   dispose(): void {
@@ -458,7 +605,7 @@ function checkNoOverlap(kernel: string, slots: Slot[]): void {
   for (let i = 0; i < slots.length; i++) {
     for (let j = i + 1; j < slots.length; j++) {
       const a = slots[i], b = slots[j];
-      if (a === b || a.buffer !== b.buffer) continue;
+      if (a === b || a.input || b.input || a.buffer !== b.buffer) continue;
       if (a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes) {
         throw new DeviceError(
           `kernel '${kernel}': bindings '${a.label}' and '${b.label}' overlap in '${a.buffer?.label}'`,

@@ -297,7 +297,7 @@ async function multiGraphPiecewise(): Promise<ScenarioResult> {
             compiled.set(key, cg);
             if (replay) stats.push([cg.stats.partitions, cg.stats.replayablePartitions]);
           }
-          const ins = [x, w1, w2];
+          const ins: Float32Array[] = [x as Float32Array, w1, w2];
           const [got] = await cg.run(ins, { poison: true });
           const [want] = interpret(cg.graph, ins);
           const err = maxErr([got], [want]);
