@@ -12,7 +12,7 @@ import {
   type TypedArray,
   typedArrayFor,
 } from "./dtype.ts";
-import { DeviceError, InputError } from "./errors.ts";
+import { InputError } from "./errors.ts";
 import type { Graph } from "./fx/graph.ts";
 import { getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
