@@ -366,3 +366,22 @@ Deno.test("the same tensor bound to a read and a written input is refused, namin
   await cg.disposeAsync();
   void DeviceError;
 });
+
+Deno.test("copy_ into a broadcast view or a computed value is refused at compile, naming the node", () => {
+  assert.throws(
+    () =>
+      compile((x, s) => {
+        x.expand([3, 2]).copy_(s);
+        return x;
+      }, { inputs: [{ shape: [1, 2] }, { shape: [3, 2] }] }),
+    /copy_.*broadcast view.*share one memory location/,
+  );
+  assert.throws(
+    () =>
+      compile((x, s) => {
+        ops.add(x, 1).copy_(s);
+        return x;
+      }, { inputs: [{ shape: [2] }, { shape: [2] }] }),
+    /copy_.*computed.*not stored/,
+  );
+});
