@@ -96,12 +96,50 @@ class Cursor {
     }
     const view = this.bytes.subarray(this.pos, this.pos + len);
     this.pos += len;
+    if (len <= 64) {
+      const fast = shortUtf8(view);
+      if (fast !== null) return fast;
+    }
     try {
       return this.utf8.decode(view);
     } catch {
       throw new InputError(`GGUF ${what}: string at offset ${at} is not valid UTF-8`);
     }
   }
+}
+
+/**
+ * Decodes a short, valid UTF-8 string without a TextDecoder call (vocabularies hold hundreds of
+ * thousands of tiny strings, and each decoder call has a fixed cost). Returns null on anything
+ * unusual (invalid, overlong, surrogate) so the strict TextDecoder path reports it.
+ */
+function shortUtf8(b: Uint8Array): string | null {
+  const units: number[] = [];
+  for (let i = 0; i < b.length;) {
+    const c = b[i];
+    if (c < 0x80) {
+      units.push(c);
+      i++;
+      continue;
+    }
+    let n: number, cp: number, min: number;
+    if ((c & 0xe0) === 0xc0) [n, cp, min] = [1, c & 0x1f, 0x80];
+    else if ((c & 0xf0) === 0xe0) [n, cp, min] = [2, c & 0x0f, 0x800];
+    else if ((c & 0xf8) === 0xf0) [n, cp, min] = [3, c & 0x07, 0x10000];
+    else return null;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || (d & 0xc0) !== 0x80) return null;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return null;
+    if (cp > 0xffff) {
+      cp -= 0x10000;
+      units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+    } else units.push(cp);
+    i += n + 1;
+  }
+  return String.fromCharCode(...units);
 }
 
 function readScalar(c: Cursor, type: GGUFValueType, what: string): GGUFValue {
