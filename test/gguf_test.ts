@@ -330,3 +330,12 @@ Deno.test("writeGGUF rejects bad input with named errors", () => {
   throwsInput(() => writeGGUF({ k: "s" }, [], { types: { k: "u32" } }), "'k'", "not a u32");
   throwsInput(() => writeGGUF({ k: [1, "a"] }), "'k'", "mixes");
 });
+
+Deno.test("a metadata key named __proto__ stays an ordinary entry", () => {
+  const md = {};
+  Object.defineProperty(md, "__proto__", { value: "x", enumerable: true });
+  const g = readGGUF(writeGGUF(md));
+  assert.ok(Object.hasOwn(g.metadata, "__proto__"));
+  assert.equal(Object.getOwnPropertyDescriptor(g.metadata, "__proto__")?.value, "x");
+  assert.equal(Object.getPrototypeOf(g.metadata), Object.prototype);
+});

@@ -94,6 +94,12 @@ export function tokenizerJSONFromGGUF(md: Record<string, GGUFValue>): Record<str
   }
 
   const llama3 = md["tokenizer.ggml.pre"] === "llama-bpe";
+  const byteLevel = {
+    type: "ByteLevel",
+    add_prefix_space: false,
+    trim_offsets: true,
+    use_regex: true,
+  };
   return {
     version: "1.0",
     added_tokens: addedTokens,
@@ -111,7 +117,12 @@ export function tokenizerJSONFromGGUF(md: Record<string, GGUFValue>): Record<str
           { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
         ],
       }
-      : { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      : md["tokenizer.ggml.pre"] === "starcoder"
+      ? {
+        type: "Sequence",
+        pretokenizers: [{ type: "Digits", individual_digits: true }, byteLevel],
+      }
+      : byteLevel,
     post_processor: llama3
       ? {
         type: "Sequence",

@@ -1,5 +1,5 @@
 // Tokenizers against llama.cpp's tokenizer test vectors (test/fixtures/llama.cpp: Llama-2
-// SentencePiece, GPT-2 and Llama-3 byte-level BPE), from GGUF metadata and from equivalent
+// SentencePiece; GPT-2, Llama-3 and StarCoder byte-level BPE), from GGUF metadata and from equivalent
 // tokenizer.json files; small hand-built tokenizer.json files; streaming decode; errors.
 import assert from "node:assert/strict";
 import { InputError } from "../src/errors.ts";
@@ -18,7 +18,7 @@ import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { tokenizerJSONFromGGUF } from "./gguf_to_tokenizer_json.ts";
 
 const fixtures = new URL("./fixtures/llama.cpp/", import.meta.url);
-const VOCABS = ["llama-spm", "gpt-2", "llama-bpe"] as const;
+const VOCABS = ["llama-spm", "gpt-2", "llama-bpe", "starcoder"] as const;
 type VocabName = (typeof VOCABS)[number];
 
 const files = new Map<VocabName, GGUFFile>();
@@ -82,7 +82,7 @@ for (const name of VOCABS) {
   });
   Deno.test(`llama.cpp vectors, ${name}, from an equivalent tokenizer.json: same ids`, () => {
     // tokenizer.json does not name a BOS; GPT-2's is <|endoftext|> (tokenizer_config.json)
-    const opts = name === "gpt-2" ? { bos: "<|endoftext|>" } : {};
+    const opts = name === "gpt-2" || name === "starcoder" ? { bos: "<|endoftext|>" } : {};
     const json = JSON.stringify(tokenizerJSONFromGGUF(gguf(name).metadata));
     const tok = Tokenizer.fromJSON(json, opts);
     checkVectors(name, tok);
@@ -426,8 +426,8 @@ Deno.test("GGUF tokenizer metadata errors", () => {
   throwsInput(() => Tokenizer.fromGGUF(reference.metadata), "no tokenizer", "tokenizer.ggml.model");
   const md = { ...gguf("gpt-2").metadata };
   throwsInput(
-    () => Tokenizer.fromGGUF({ ...md, "tokenizer.ggml.pre": "qwen2" }),
-    "'qwen2' is not supported",
+    () => Tokenizer.fromGGUF({ ...md, "tokenizer.ggml.pre": "no-such-pre" }),
+    "'no-such-pre' is not supported",
   );
   throwsInput(
     () => Tokenizer.fromGGUF({ ...md, "tokenizer.ggml.model": "bert" }),

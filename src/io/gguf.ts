@@ -260,8 +260,19 @@ export function readGGUF(bytes: Uint8Array): GGUFFile {
     }
     const t = valueType(c, `metadata '${key}'`);
     const [v, desc] = readValue(c, t, `metadata '${key}'`);
-    metadata[key] = v;
-    metadataTypes[key] = desc;
+    // defineProperty: a key such as "__proto__" must stay an ordinary entry
+    Object.defineProperty(metadata, key, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    Object.defineProperty(metadataTypes, key, {
+      value: desc,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
 
   let alignment = 32;

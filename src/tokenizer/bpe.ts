@@ -24,6 +24,7 @@ export interface BPEOptions {
 }
 
 const CACHE_LIMIT = 20000;
+const utf8 = new TextEncoder();
 const CACHE_MAX_WORD = 64;
 
 interface Candidate {
@@ -136,7 +137,7 @@ export class BPEModel {
         return;
       }
       if (this.#byteIds) {
-        for (const b of new TextEncoder().encode(ch)) ids.push(this.#byteIds[b]);
+        for (const b of utf8.encode(ch)) ids.push(this.#byteIds[b]);
         lastWasUnk = false;
         return;
       }

@@ -8,6 +8,7 @@ import type { AddedToken } from "./added_tokens.ts";
 import { BPEModel } from "./bpe.ts";
 import type { TokenizerParts } from "./parts.ts";
 import { fromLlamaCppPre } from "./pretokenize.ts";
+import { LLAMA3_NAMES } from "./regex.ts";
 import { SPMModel } from "./spm.ts";
 
 /** llama.cpp's token types (gguf `tokenizer.ggml.token_type`). */
@@ -114,7 +115,7 @@ export function partsFromGGUF(md: Record<string, GGUFValue>): TokenizerParts {
   });
   const spm = model === "llama";
   const pre = key(md, "pre");
-  const llama3 = !spm && (pre === "llama-bpe" || pre === "llama3" || pre === "llama-v3");
+  const llama3 = !spm && typeof pre === "string" && LLAMA3_NAMES.includes(pre);
   const bos = optionalId(md, "bos_token_id", spm ? 1 : null, n);
   const eos = optionalId(md, "eos_token_id", spm ? 2 : null, n);
   const unk = optionalId(md, "unknown_token_id", spm ? 0 : null, n);

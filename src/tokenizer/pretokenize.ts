@@ -6,6 +6,7 @@ import { toByteLevel } from "./byte_level.ts";
 import {
   compilePattern,
   GPT2_PATTERN,
+  LLAMA3_NAMES,
   LLAMA3_PATTERN,
   type SplitBehavior,
   splitByRegex,
@@ -116,7 +117,8 @@ export function preTokenizerFromJSON(
     case "WhitespaceSplit":
       return (ps) => flatMap(ps, (s) => splitByRegex(s, WHITESPACE_SPLIT_RE, "Removed"));
     case "Digits": {
-      const re = o.individual_digits === true ? /\p{Nd}/gu : /\p{Nd}+/gu;
+      // tokenizers tests char::is_numeric: every number category (Nd, Nl, No), like \p{N}
+      const re = o.individual_digits === true ? /\p{N}/gu : /\p{N}+/gu;
       return (ps) => flatMap(ps, (s) => splitByRegex(s, re, "Isolated"));
     }
     case "Punctuation": {
@@ -131,22 +133,43 @@ export function preTokenizerFromJSON(
   }
 }
 
-// llama.cpp's "default" BPE pre-tokenizer: four regexes applied one after another
-const LLAMA_CPP_DEFAULT = [
-  "[\\p{P}\\$\\+<=>\\^~\\|]+",
-  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
-  "\\p{N}+",
-  "[0-9][0-9][0-9]",
+// GGUF `tokenizer.ggml.pre` names and the regexes llama.cpp runs for them, in order
+// (llama-vocab.cpp llm_tokenizer_bpe). The names in one group share llama.cpp's pre-type.
+const GPT2_NO_TAIL =
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+const QWEN2_PATTERN =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN35_PATTERN =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const PRE_GROUPS: ReadonlyArray<readonly [readonly string[], readonly string[]]> = [
+  [["default"], ["[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2_NO_TAIL, "\\p{N}+", "[0-9][0-9][0-9]"]],
+  [
+    ["gpt-2", "phi-2", "mpt", "olmo", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "gigachat"],
+    [
+      GPT2_PATTERN,
+    ],
+  ],
+  [LLAMA3_NAMES, [LLAMA3_PATTERN]],
+  [["qwen2", "stablelm2", "hunyuan"], [QWEN2_PATTERN]],
+  [["qwen35"], [QWEN35_PATTERN]],
+  [["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva"], [
+    "\\p{N}",
+    GPT2_NO_TAIL,
+  ]],
+  [["deepseek-coder"], [
+    "[\r\n]",
+    "\\s?\\p{L}+",
+    "\\s?\\p{P}+",
+    "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+",
+    "\\p{N}",
+  ]],
+  [["falcon"], ["[\\p{P}\\$\\+<=>\\^~\\|`]+", GPT2_NO_TAIL, "[0-9][0-9][0-9]"]],
 ];
 
-/** GGUF pre-tokenizer names this port supports, and the regexes llama.cpp runs for them. */
-export const LLAMA_CPP_PRE: Readonly<Record<string, readonly string[]>> = {
-  "default": LLAMA_CPP_DEFAULT,
-  "gpt-2": [GPT2_PATTERN],
-  "llama-bpe": [LLAMA3_PATTERN],
-  "llama3": [LLAMA3_PATTERN],
-  "llama-v3": [LLAMA3_PATTERN],
-};
+/** Supported GGUF pre-tokenizer names -> the regexes applied one after another. */
+export const LLAMA_CPP_PRE: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  PRE_GROUPS.flatMap(([names, patterns]) => names.map((n) => [n, patterns])),
+);
 
 /**
  * The byte-level pre-tokenizer for a GGUF `tokenizer.ggml.pre` name: each regex splits every

@@ -19,6 +19,18 @@ export const GPT2_PATTERN =
 export const LLAMA3_PATTERN =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
+/** GGUF pre-tokenizer names of the Llama-3 family (llama.cpp LLAMA3: also ignore_merges, BOS). */
+export const LLAMA3_NAMES: readonly string[] = [
+  "llama3",
+  "llama-v3",
+  "llama-bpe",
+  "falcon3",
+  "falcon-h1",
+  "pixtral",
+  "midm-2.0",
+  "lfm2",
+];
+
 const SYNTAX = "^$\\.*+?()[]{}|/";
 const WORD = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}";
 
