@@ -55,7 +55,8 @@ const MAX_DIMS = 4; // GGML_MAX_DIMS
 class Cursor {
   pos = 0;
   readonly dv: DataView;
-  readonly utf8 = new TextDecoder("utf-8", { fatal: true });
+  // ignoreBOM: a string that starts with U+FEFF keeps it
+  readonly utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   constructor(readonly bytes: Uint8Array) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -96,50 +97,12 @@ class Cursor {
     }
     const view = this.bytes.subarray(this.pos, this.pos + len);
     this.pos += len;
-    if (len <= 64) {
-      const fast = shortUtf8(view);
-      if (fast !== null) return fast;
-    }
     try {
       return this.utf8.decode(view);
     } catch {
       throw new InputError(`GGUF ${what}: string at offset ${at} is not valid UTF-8`);
     }
   }
-}
-
-/**
- * Decodes a short, valid UTF-8 string without a TextDecoder call (vocabularies hold hundreds of
- * thousands of tiny strings, and each decoder call has a fixed cost). Returns null on anything
- * unusual (invalid, overlong, surrogate) so the strict TextDecoder path reports it.
- */
-function shortUtf8(b: Uint8Array): string | null {
-  const units: number[] = [];
-  for (let i = 0; i < b.length;) {
-    const c = b[i];
-    if (c < 0x80) {
-      units.push(c);
-      i++;
-      continue;
-    }
-    let n: number, cp: number, min: number;
-    if ((c & 0xe0) === 0xc0) [n, cp, min] = [1, c & 0x1f, 0x80];
-    else if ((c & 0xf0) === 0xe0) [n, cp, min] = [2, c & 0x0f, 0x800];
-    else if ((c & 0xf8) === 0xf0) [n, cp, min] = [3, c & 0x07, 0x10000];
-    else return null;
-    for (let k = 1; k <= n; k++) {
-      const d = b[i + k];
-      if (d === undefined || (d & 0xc0) !== 0x80) return null;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return null;
-    if (cp > 0xffff) {
-      cp -= 0x10000;
-      units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-    } else units.push(cp);
-    i += n + 1;
-  }
-  return String.fromCharCode(...units);
 }
 
 function readScalar(c: Cursor, type: GGUFValueType, what: string): GGUFValue {
@@ -207,7 +170,13 @@ function readValue(c: Cursor, type: GGUFValueType, what: string): [GGUFValue, st
         `bytes left in the file; the file is truncated or corrupt`,
     );
   }
+  if (elem === "string") return [readStringArray(c, n, what), "array<string>"];
   const out: GGUFValue[] = new Array(n);
+  if (elem !== "array") {
+    c.need(n * GGUF_SCALAR_SIZE[elem], `${what} (${n} ${elem} values)`);
+    for (let i = 0; i < n; i++) out[i] = readScalar(c, elem, what);
+    return [out, `array<${elem}>`];
+  }
   let elemDesc: string = elem;
   for (let i = 0; i < n; i++) {
     const [v, d] = readValue(c, elem, `${what}[${i}]`);
@@ -215,6 +184,65 @@ function readValue(c: Cursor, type: GGUFValueType, what: string): [GGUFValue, st
     elemDesc = d;
   }
   return [out, `array<${elemDesc}>`];
+}
+
+/**
+ * Reads `n` strings with one UTF-8 decoder call: vocabularies hold 10^5 short strings and each
+ * decoder call has a fixed cost. The bytes are packed, decoded at once, and cut at each
+ * string's UTF-16 length (counted from its bytes). Invalid UTF-8 falls back to per-string
+ * decoding, which names the bad element.
+ */
+function readStringArray(c: Cursor, n: number, what: string): string[] {
+  const starts = new Float64Array(n);
+  const lens = new Float64Array(n);
+  const { bytes, dv } = c;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    // inline u64 length read: no per-element BigInt or message strings on this hot path
+    if (c.pos + 8 > bytes.length) c.need(8, `${what}[${i}] (string length)`);
+    const len = dv.getUint32(c.pos, true) + dv.getUint32(c.pos + 4, true) * 2 ** 32;
+    if (len > bytes.length - c.pos - 8) {
+      throw new InputError(
+        `GGUF ${what}[${i}]: string length ${len} at offset ${c.pos} runs past the end of the ` +
+          `file (${bytes.length - c.pos - 8} bytes left); the file is truncated or corrupt`,
+      );
+    }
+    starts[i] = c.pos + 8;
+    lens[i] = len;
+    c.pos += 8 + len;
+    total += len;
+  }
+  const packed = new Uint8Array(total);
+  for (let i = 0, p = 0; i < n; i++) {
+    const from = starts[i];
+    const len = lens[i];
+    if (len > 32) packed.set(bytes.subarray(from, from + len), p);
+    else for (let k = 0; k < len; k++) packed[p + k] = bytes[from + k];
+    p += len;
+  }
+  let text: string;
+  try {
+    text = c.utf8.decode(packed);
+  } catch {
+    const end = c.pos;
+    const out = Array.from({ length: n }, (_, i) => {
+      c.pos = starts[i] - 8;
+      return c.string(`${what}[${i}]`);
+    });
+    c.pos = end;
+    return out;
+  }
+  const out: string[] = new Array(n);
+  for (let i = 0, byte = 0, unit = 0; i < n; i++) {
+    let units = 0;
+    for (const stop = byte + lens[i]; byte < stop; byte++) {
+      const b = packed[byte];
+      if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1; // a 4-byte sequence is a surrogate pair
+    }
+    out[i] = text.slice(unit, unit + units);
+    unit += units;
+  }
+  return out;
 }
 
 /**

@@ -51,11 +51,12 @@ export class BPEModel {
     for (const [tok, id] of opts.vocab) this.#tokens[id] = tok;
     this.#prefixLen = opts.continuingSubwordPrefix?.length ?? 0;
     this.#mergedId = new Int32Array(opts.merges.length).fill(-2);
-    opts.merges.forEach((m, rank) => {
-      const key = typeof m === "string" ? m : `${m[0]} ${m[1]}`;
-      if (opts.strictMerges) this.#check(m, rank);
-      if (!this.#rank.has(key)) this.#rank.set(key, rank);
-    });
+    if (opts.strictMerges) opts.merges.forEach((m, rank) => this.#check(m, rank));
+    // backwards with plain sets: a merge listed twice keeps its first (lowest) rank, as llama.cpp
+    for (let rank = opts.merges.length - 1; rank >= 0; rank--) {
+      const m = opts.merges[rank];
+      this.#rank.set(typeof m === "string" ? m : `${m[0]} ${m[1]}`, rank);
+    }
     if (opts.byteFallback) {
       const ids = new Int32Array(256);
       for (let b = 0; b < 256; b++) {
