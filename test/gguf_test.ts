@@ -339,3 +339,15 @@ Deno.test("a metadata key named __proto__ stays an ordinary entry", () => {
   assert.equal(Object.getOwnPropertyDescriptor(g.metadata, "__proto__")?.value, "x");
   assert.equal(Object.getPrototypeOf(g.metadata), Object.prototype);
 });
+
+Deno.test("strings: a leading U+FEFF survives, surrogate pairs split right, bad UTF-8 is named", () => {
+  const long = "\uFEFF" + "x".repeat(100);
+  const arr = ["\uFEFF", "b", "🚀c", "", "ü", long];
+  const g = readGGUF(writeGGUF({ s: "\uFEFFa", l: long, arr }));
+  assert.equal(g.metadata.s, "\uFEFFa");
+  assert.equal(g.metadata.l, long);
+  assert.deepEqual(g.metadata.arr, arr);
+  const bad = writeGGUF({ arr: ["ok", "zz"] });
+  bad[indexOfBytes(bad, new TextEncoder().encode("zz"))] = 0xff;
+  throwsInput(() => readGGUF(bad), "'arr'[1]", "not valid UTF-8");
+});
