@@ -82,14 +82,22 @@ export async function measure(
       for (let i = 0; i < n; i++) await calls.call();
       last = await calls.read();
     };
-    // warm-up (a peer's device path may be a new session); checked like the timed ones
-    await run(1);
+    // warm-up (a peer's device path may be a new session): N calls, checked, and their
+    // dispatches counted: a system that skipped the work of calls whose output nobody read
+    // (a lazy one) would dispatch fewer than N times a call's kernels
+    const n = Math.max(2, policy.deviceCalls);
+    const counted = await countGPU(() => run(n));
     if (!c.check(last, "device warm-up")) return;
+    if (counted && row.kernels && counted.kernels < (n * row.kernels) / 2) {
+      c.fail(`device calls: ${n} calls dispatched ${counted.kernels} kernels (one call: ` +
+        `${row.kernels}); work was skipped`);
+      return;
+    }
     const td = await timeDifferential(run, policy);
     if (c.check(last, "device calls")) {
       row.device_ms = td.perCall;
       row.call_ms = td.oneCall;
-      row.device_calls = Math.max(2, policy.deviceCalls);
+      row.device_calls = n;
     }
   } catch (e) {
     c.fail(`device calls: ${errMessage(e)}`);
