@@ -8,7 +8,15 @@
 //      read), by timeDifferential.
 // Every result a column is timed on is compared with the reference; a column whose result is
 // wrong gets no time and fails the row.
-import { countGPU, errMessage, now, relErr, type Row, timeDifferential, timeIt } from "./harness.ts";
+import {
+  countGPU,
+  errMessage,
+  now,
+  relErr,
+  type Row,
+  timeDifferential,
+  timeIt,
+} from "./harness.ts";
 import type { DeviceCalls, PreparedRun } from "./peers/types.ts";
 import type { Reference, Workload } from "./workloads.ts";
 
@@ -21,7 +29,9 @@ export class Checker {
     const e = relErr(out, this.ref.values, this.ref.idx, this.w.outLen);
     this.row.err = Math.max(this.row.err ?? 0, e);
     if (e <= this.w.tol) return true;
-    this.fail(`${what}: max rel err ${Number.isFinite(e) ? e.toExponential(2) : e} > ${this.w.tol}`);
+    this.fail(
+      `${what}: max rel err ${Number.isFinite(e) ? e.toExponential(2) : e} > ${this.w.tol}`,
+    );
     return false;
   }
 
@@ -89,8 +99,10 @@ export async function measure(
     const counted = await countGPU(() => run(n));
     if (!c.check(last, "device warm-up")) return;
     if (counted && row.kernels && counted.kernels < (n * row.kernels) / 2) {
-      c.fail(`device calls: ${n} calls dispatched ${counted.kernels} kernels (one call: ` +
-        `${row.kernels}); work was skipped`);
+      c.fail(
+        `device calls: ${n} calls dispatched ${counted.kernels} kernels (one call: ` +
+          `${row.kernels}); work was skipped`,
+      );
       return;
     }
     const td = await timeDifferential(run, policy);
