@@ -91,7 +91,9 @@ export async function runOurs(
     });
     row.peak_bytes = cg.stats.peakBytes;
     row.unplanned_bytes = cg.stats.unplannedBytes;
-    if (cg.stats.hostOps > 0) row.note = "includes host steps";
+    if (cg.stats.hostOps > 0) {
+      row.note = row.note ? `${row.note}; includes host steps` : "includes host steps";
+    }
 
     // the diagnostics replay the inputs last bound: bind host uploads again (the device calls'
     // resident activations are disposed by now)
