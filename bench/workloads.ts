@@ -86,7 +86,7 @@ const SLOW: RepPolicy = {
   budgetMs: 1000,
   capMs: 2500,
   deviceCalls: 6,
-  deviceReps: 2,
+  deviceReps: 3,
 };
 /** Seconds per call on a CPU adapter: one timed repetition, N = 2. */
 const HEAVY: RepPolicy = {
@@ -103,7 +103,7 @@ const QUICK: RepPolicy = {
   maxReps: 3,
   budgetMs: 200,
   deviceCalls: 6,
-  deviceReps: 2,
+  deviceReps: 3,
 };
 
 /** Seeds derived from input names, so shared inputs (weights) agree across workloads. */
