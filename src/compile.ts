@@ -19,7 +19,9 @@ import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
 import { graphToJSON } from "./fx/json.ts";
 import { registryVersion } from "./fx/registry.ts";
-import { runAutotune } from "./inductor/autotune.ts";
+import { type KernelChoice, runAutotune } from "./inductor/autotune.ts";
+import type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
+import { COMPILE_TARGET, describeTarget, type KernelTarget } from "./codegen/wgsl/target.ts";
 import { counters } from "./inductor/counters.ts";
 import type { IRBuffer } from "./inductor/ir.ts";
 import { GraphLowering } from "./inductor/lowering.ts";
@@ -66,6 +68,8 @@ export interface CompileStats {
 export class CompiledGraph {
   readonly stats: CompileStats;
   #executor: Promise<Executor> | null = null;
+  /** The kernels prepare() chose for its adapter (the program keeps the compile-time ones). */
+  #prepared: { target: KernelTarget; kernels: KernelChoice } | null = null;
   #disposed = false;
   #config: Record<string, unknown>;
 
@@ -126,10 +130,13 @@ export class CompiledGraph {
     if (!this.#executor) {
       this.#executor = config.patch(this.#config, async () => {
         const h = await getDevice();
-        await runAutotune(h, this.program);
-        const ex = await Executor.create(h, this.#execProgram(), {
+        const prepared = await runAutotune(h, this.program);
+        this.#prepared = prepared;
+        if (config.bool("inductor.debug")) console.log(this.kernelsText());
+        const ex = await Executor.create(h, this.#execProgram(prepared.kernels), {
           replay: config.bool("inductor.replay"),
           arena: config.bool("inductor.memoryPlanning"),
+          f16Storage: prepared.target.f16,
         });
         counters.partitionsRecorded += ex.stats.recordedPartitions;
         return ex;
@@ -226,22 +233,54 @@ export class CompiledGraph {
         );
       });
     }
-    out.push("", this.scheduler.explain(), "", printProgram(this.program));
+    out.push("", this.scheduler.explain(), "", printProgram(this.program), "", this.kernelsText());
     return out.join("\n");
   }
 
-  #execProgram(): ExecProgram {
+  /** What the kernels are generated for: the adapter prepare() chose them for (with the f16
+   * storage, reduction and matmul paths), or the compile-time target before prepare(). */
+  get target(): KernelTarget {
+    return this.#prepared?.target ?? COMPILE_TARGET;
+  }
+
+  /** Every launched kernel in program order, as it runs: after prepare() the kernels chosen for
+   * the adapter, before it the compile-time ones. */
+  kernelSpecs(): KernelSpec[] {
+    const p = this.program;
+    const out: KernelSpec[] = [];
+    for (const w of [...p.partitions.values(), p.main]) {
+      for (const l of w.lines) {
+        if (l.op === "kernel") out.push(this.#prepared?.kernels.get(l) ?? l.spec);
+      }
+    }
+    return out;
+  }
+
+  /** The target line and the WGSL of every kernel (explain(), inductor.debug at prepare). */
+  kernelsText(): string {
+    const head = this.#prepared
+      ? `kernels as prepared for the adapter (${describeTarget(this.target)}):`
+      : `kernels as compiled, not yet prepared for an adapter: prepare() regenerates them for ` +
+        `the adapter it gets (${describeTarget(this.target)}):`;
+    const out = [head];
+    for (const k of this.kernelSpecs()) out.push("", `// ---- ${k.name}`, k.wgsl.trimEnd());
+    return out.join("\n");
+  }
+
+  #execProgram(kernels: KernelChoice): ExecProgram {
     const functions = new Map<string, ExecFunction>();
     const p = this.program;
-    functions.set("call", this.#execFunction(p.main, false));
-    for (const [i, w] of p.partitions) functions.set(`partition_${i}`, this.#execFunction(w, true));
+    functions.set("call", this.#execFunction(p.main, false, kernels));
+    for (const [i, w] of p.partitions) {
+      functions.set(`partition_${i}`, this.#execFunction(w, true, kernels));
+    }
     return {
       functions,
       inputs: this.inputSpecs.map((s) => ({ name: s.name, dtype: s.dtype, numel: numel(s.shape) })),
     };
   }
 
-  #execFunction(w: WrapperCodegen, replayable: boolean): ExecFunction {
+  #execFunction(w: WrapperCodegen, replayable: boolean, kernels: KernelChoice): ExecFunction {
     const s = this.scheduler;
     const info = (name: string) => {
       const b = s.byName.get(name)!;
@@ -260,7 +299,7 @@ export class CompiledGraph {
           if (!l.reused) lines.push({ op: "free", name: l.buf });
           break;
         case "kernel":
-          lines.push({ op: "kernel", spec: l.spec });
+          lines.push({ op: "kernel", spec: kernels.get(l) ?? l.spec });
           break;
         case "custom":
           if (l.buf.layout === "alias") {
@@ -355,9 +394,11 @@ function toTyped(r: RefTensor): TypedArray {
   return out;
 }
 
-/** inductor.debug: the scheduler's kernels, the program and every kernel's WGSL. */
+/** inductor.debug: the scheduler's kernels, the program and every kernel's WGSL as compiled
+ * (prepare() prints the kernels it regenerates for the adapter). */
 export function debugDump(sched: Scheduler, program: Program): string {
   const out = [sched.explain(), "", printProgram(program)];
+  out.push("", `compile-time WGSL (prepare() regenerates it for the adapter it gets):`);
   for (const w of [...program.partitions.values(), program.main]) {
     for (const l of w.lines) {
       if (l.op === "kernel") out.push("", `// ---- ${l.spec.name} (${w.name})`, l.spec.wgsl);
