@@ -116,7 +116,7 @@ function adapterPanel(
   $("adapter-body").innerHTML = `<dl>
     <dt>adapter</dt><dd class="adapter-info">${esc(info)}</dd>
     <dt>features</dt><dd>${esc([...features].sort().join(", ") || "(none)")}${
-    hasF16 ? "" : " — no shader-f16"
+    hasF16 ? "" : " — no shader-f16: f16 tensors are stored as two halves per u32"
   }</dd>
     <dt>limits</dt><dd>${lim.map((k) => `${k} ${limits[k]}`).join(" · ")}</dd>
     <dt>library</dt><dd>webgpu-inductor ${esc(VERSION)}, a port of TorchInductor ${

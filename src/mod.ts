@@ -24,6 +24,7 @@ export type { CustomKernelTarget, CustomOpSpec } from "./fx/custom_ops.ts";
 export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";
 export type { CompileMode, CompileOptions, CompileStats } from "./compile.ts";
+export { describeTarget } from "./codegen/wgsl/target.ts";
 export type { KernelTarget } from "./codegen/wgsl/target.ts";
 export type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
 export * from "./errors.ts";

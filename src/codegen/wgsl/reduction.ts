@@ -12,7 +12,7 @@ import { iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.t
 import type { IRBuffer, ReductionDef, ReductionType } from "../../inductor/ir.ts";
 import { declareUnravel, type GroupInput, KernelContext } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { F32_NEG_INF, F32_POS_INF, literal, regType, Scope } from "./render.ts";
+import { F32_NAN, F32_NEG_INF, F32_POS_INF, literal, regType, Scope } from "./render.ts";
 import {
   SUBGROUP_PARAMS,
   subgroupDecls,
@@ -35,14 +35,22 @@ function identity(rtype: ReductionType, d: DType): string {
   }
 }
 
-function combine(rtype: ReductionType, acc: string, v: string): string {
+/** Combine two partials of a reduction computed in register type `t`. Float max/min propagate
+ * NaN as torch does (WGSL's max/min may return either operand for a NaN: llvmpipe and
+ * SwiftShader drop it); the NaN test is on the bits, which fast-math cannot fold away. */
+function combine(rtype: ReductionType, acc: string, v: string, t = ""): string {
+  const nan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
+  const f = (op: string) =>
+    t === "f32"
+      ? `select(${op}(${acc}, ${v}), ${F32_NAN}, ${nan(acc)} || ${nan(v)})`
+      : `${op}(${acc}, ${v})`;
   switch (rtype) {
     case "sum":
       return `${acc} + ${v}`;
     case "max":
-      return `max(${acc}, ${v})`;
+      return f("max");
     case "min":
-      return `min(${acc}, ${v})`;
+      return f("min");
     case "argmax":
       throw new Error("argmax combines value and index");
   }
@@ -121,7 +129,7 @@ export function genReduction(g: GroupInput): KernelSpec {
         const v = s.value(ctx.body(d.body, spaceIdx));
         if (d.rtype === "argmax") {
           s.emit(`if (${v} > ${acc}) { ${acc} = ${v}; ${accIdx} = rr; }`);
-        } else s.emit(`${acc} = ${combine(d.rtype, acc, v)};`);
+        } else s.emit(`${acc} = ${combine(d.rtype, acc, v, accT)};`);
       });
       let result = acc;
       if (subgroups) {
@@ -138,7 +146,7 @@ export function genReduction(g: GroupInput): KernelSpec {
           sh,
           result,
           identity: d.rtype === "argmax" ? identity("max", valT) : identity(d.rtype, m.dtype),
-          combine: (a, b) => combine(d.rtype, a, b),
+          combine: (a, b) => combine(d.rtype, a, b, vt),
           wg: WG,
         }, top.helpers));
       } else if (!serial) {
@@ -160,7 +168,7 @@ export function genReduction(g: GroupInput): KernelSpec {
           } else {
             body.push(
               `if (lid < ${s}u) { ${sh}[lid] = ${
-                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`)
+                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, accT)
               }; }`,
             );
           }
