@@ -20,6 +20,7 @@ const ADAPTER_FREE = new Set([
   "patches_test.ts",
   "readme_config_test.ts",
   "reference_test.ts",
+  "subgroup_codegen_test.ts",
 ]);
 
 async function step(
