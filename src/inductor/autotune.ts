@@ -25,8 +25,6 @@ import { counters } from "./counters.ts";
 import { checkTarget, kernelTargetFor } from "./kernel_target.ts";
 import type { Program, ProgramLine, WrapperCodegen } from "./wrapper.ts";
 
-export { matmulKindFor } from "./kernel_target.ts";
-
 type KernelLine = Extract<ProgramLine, { op: "kernel" }>;
 
 /** The kernel each launch line runs on a given adapter (the program itself keeps the
