@@ -187,7 +187,8 @@ async function main(): Promise<void> {
   $("kernels-summary").textContent =
     `${a.steps.length} step(s) in ${main.mode} mode. Click a kernel for its WGSL.`;
   $("kernels-list").innerHTML = kernelsHtml(a);
-  $("program").textContent = main.compiled.explain();
+  // the kernels' WGSL has its own panel
+  $("program").textContent = main.compiled.explain({ wgsl: false });
 
   const reused = a.storages.filter((st) => st.tenants.length > 1).length;
   $("memory-summary").innerHTML = `${a.storages.length - a.inputs.length} allocation(s) for ` +

@@ -217,8 +217,10 @@ export class CompiledGraph {
     if (ex) await ex.then((e) => e.dispose(), () => {});
   }
 
-  /** Partitions, kernels (and why each boundary exists) and the memory-planned program. */
-  explain(): string {
+  /** Partitions, kernels (and why each boundary exists), the memory-planned program, and the
+   * kernels as they run with the adapter they were prepared for (`wgsl: false` leaves out their
+   * WGSL, keeping the adapter line). */
+  explain(opts: { wgsl?: boolean } = {}): string {
     const s = this.stats;
     const out: string[] = [
       `mode: ${this.mode}; kernels: ${s.kernels}; host ops: ${s.hostOps}; partitions: ` +
@@ -233,7 +235,8 @@ export class CompiledGraph {
         );
       });
     }
-    out.push("", this.scheduler.explain(), "", printProgram(this.program), "", this.kernelsText());
+    out.push("", this.scheduler.explain(), "", printProgram(this.program));
+    out.push("", this.kernelsText(opts.wgsl ?? true));
     return out.join("\n");
   }
 
@@ -257,11 +260,12 @@ export class CompiledGraph {
   }
 
   /** The target line and the WGSL of every kernel (explain(), inductor.debug at prepare). */
-  kernelsText(): string {
+  kernelsText(wgsl = true): string {
     const head = this.#prepared
       ? `kernels as prepared for the adapter (${describeTarget(this.target)}):`
       : `kernels as compiled, not yet prepared for an adapter: prepare() regenerates them for ` +
         `the adapter it gets (${describeTarget(this.target)}):`;
+    if (!wgsl) return head;
     const out = [head];
     for (const k of this.kernelSpecs()) out.push("", `// ---- ${k.name}`, k.wgsl.trimEnd());
     return out.join("\n");

@@ -97,6 +97,9 @@ Deno.test("after prepare(), explain() shows exactly the WGSL compiled for the ad
     assert.equal(compiled.size, new Set(shown).size, "every compiled kernel is shown");
     assert.ok(shown.some((w) => w.includes("@workgroup_size(64)")));
     assert.ok(!shown.some((w) => w.includes("@workgroup_size(256)")), "compile-time WG left");
+    const brief = cg.explain({ wgsl: false });
+    assert.ok(brief.includes(`kernels as prepared for the adapter (adapter: ${h.info};`));
+    assert.doesNotMatch(brief, /@compute/);
     // and those kernels compute the right thing
     const x = new Float32Array(1200).map((_, i) => Math.sin(i));
     const w = new Float32Array(1800).map((_, i) => Math.cos(i) * 10);
