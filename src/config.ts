@@ -168,6 +168,20 @@ export const SCHEMA: KnobSpec[] = [
     doc: "Reduce with subgroup operations where the adapter has the subgroups feature.",
   },
   {
+    key: "inductor.vectorize",
+    type: "bool",
+    default: true,
+    env: "WEBGPU_INDUCTOR_VECTORIZE",
+    doc: "vec4 loads and stores where a kernel's innermost dimension is a multiple of 4.",
+  },
+  {
+    key: "inductor.reductionLayout",
+    type: "string",
+    default: "auto",
+    env: "WEBGPU_INDUCTOR_REDUCTION_LAYOUT",
+    doc: "Reduction layout: auto (by shape and adapter), tree, serial, or RxL rows x lanes.",
+  },
+  {
     key: "inductor.debug",
     type: "bool",
     default: false,

@@ -35,7 +35,7 @@ Deno.test("long-row reductions use subgroup operations on a subgroups target", (
 Deno.test("without subgroups the workgroup tree runs, and short rows stay serial", () => {
   const tree = kernels((x) => x.softmax(-1), [3, 300], COMPILE_TARGET);
   assert.ok(tree.every((k) => !k.wgsl.includes("subgroup")));
-  assert.ok(tree.some((k) => k.wgsl.includes("if (lid < 128u)")), "tree steps");
+  assert.ok(tree.some((k) => /if \(lid < \d+u\)/.test(k.wgsl)), "tree steps");
   const short = kernels((x) => x.sum(-1), [3, 20], SUBGROUPS);
   assert.ok(short.every((k) => !k.wgsl.includes("subgroup")), "one invocation per short row");
 });

@@ -76,6 +76,8 @@ function targetInput(w: WrapperCodegen, l: KernelLine, t: KernelTarget): GroupIn
     reductionWorkgroup: t.reductionWorkgroup,
     f16Storage: t.f16,
     subgroups: t.subgroups,
+    adapterClass: t.adapterClass,
+    vectorize: t.vectorize,
   };
 }
 

@@ -7,13 +7,17 @@ import { DeviceError } from "../errors.ts";
 import type { DeviceHandle } from "../runtime/device.ts";
 import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 
+/** Whether the adapter runs on the CPU (lavapipe, llvmpipe, SwiftShader, a fallback adapter). */
+export function isCpuAdapter(h: DeviceHandle): boolean {
+  const info = h.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return info?.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(h.info);
+}
+
 /** CPU adapters (lavapipe, SwiftShader) run the register template faster; GPUs the shared one. */
 export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
   const forced = config.str("inductor.matmulTemplate");
   if (forced !== "auto") return forced as "shared" | "register";
-  const info = h.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const cpu = info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(h.info);
-  return cpu ? "register" : "shared";
+  return isCpuAdapter(h) ? "register" : "shared";
 }
 
 /** The target for device `h` under the current config (inductor.f16Storage,
@@ -29,6 +33,8 @@ export function kernelTargetFor(h: DeviceHandle): KernelTarget {
     // the same flavour of adapter wants narrower reduction workgroups (measured on lavapipe:
     // softmax/RMS norm on [4096, 1024] 1.9x faster with 64 than with 256)
     reductionWorkgroup: matmulKind === "register" ? 64 : COMPILE_TARGET.reductionWorkgroup,
+    adapterClass: isCpuAdapter(h) ? "cpu" : "gpu",
+    vectorize: config.bool("inductor.vectorize"),
   };
 }
 

@@ -1,6 +1,6 @@
 // Shared machinery for generating one fused kernel: binding table, body inlining of fused
 // members, register substitution of in-kernel reduction results.
-import { contiguousStrides, type DType, wgslStorageType } from "../../dtype.ts";
+import { contiguousStrides, type DType, gpuBytes, numel, wgslStorageType } from "../../dtype.ts";
 import { config } from "../../config.ts";
 import { CompileError } from "../../errors.ts";
 import { iconst, type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
@@ -15,8 +15,16 @@ import {
   type F16WriteMode,
 } from "./f16_storage.ts";
 import type { KernelBinding } from "./kernel_spec.ts";
-import { type BufferAccess, convert, SPECIAL_FLOAT_DECLS, storeValue } from "./render.ts";
+import {
+  type BufferAccess,
+  convert,
+  type Scope,
+  SPECIAL_FLOAT_DECLS,
+  storeValue,
+} from "./render.ts";
 import type { F16Storage } from "./target.ts";
+import { component, VectorAccess, vectorBase, vectorBindingFits } from "./vector_access.ts";
+import type { ReductionLayout } from "./reduction_layout.ts";
 
 export interface GroupInput {
   name: string;
@@ -34,6 +42,13 @@ export interface GroupInput {
   f16Storage?: F16Storage;
   /** Combine reduction partials with subgroup operations (default false). */
   subgroups?: boolean;
+  /** Which adapter class a reduction's layout is chosen for (default "gpu"). */
+  adapterClass?: "cpu" | "gpu";
+  /** A reduction's layout, when not chosen by shape and adapter class (autotune candidates). */
+  reductionLayout?: ReductionLayout;
+  /** Four-element vector loads and stores where the innermost dimension allows (default: the
+   * inductor.vectorize knob). */
+  vectorize?: boolean;
 }
 
 export class KernelContext implements BufferAccess {
@@ -52,9 +67,13 @@ export class KernelContext implements BufferAccess {
    * that owns both halves of every word it writes, and stores them itself). */
   f16Writes: F16WriteMode = "atomic";
 
-  constructor(readonly g: GroupInput) {
+  /** Vector (vec4) accesses of this rendering (vector_access.ts); none by default. */
+  readonly vec: VectorAccess;
+
+  constructor(readonly g: GroupInput, vec?: VectorAccess) {
     this.memberNames = new Set(g.members.map((m) => m.name));
     this.f16Emulated = g.f16Storage === "emulated";
+    this.vec = vec ?? new VectorAccess(new Set());
   }
 
   #slot(buf: string, write: boolean): string {
@@ -66,6 +85,11 @@ export class KernelContext implements BufferAccess {
       id = `t${this.bindings.length}`;
       this.#ids.set(key, id);
       this.bindings.push({ storage, dtype: b.dtype, access: write ? "read_write" : "read" });
+      const real = this.g.buffer(storage);
+      const bytes = real ? numel(real.shape) * gpuBytes(real.dtype) : 0;
+      if (this.vec.allows(id) && vectorBindingFits(b.dtype, bytes / gpuBytes(b.dtype))) {
+        this.vec.declared.add(id);
+      }
     } else if (write) {
       this.bindings[Number(id.slice(1))].access = "read_write";
     }
@@ -81,6 +105,49 @@ export class KernelContext implements BufferAccess {
   dtype(buf: string): DType {
     return this.g.buffer(buf).dtype;
   }
+  /** A load of `buf` at `index` from a vec4 binding: a component of a shared vector load while
+   * a four-element section renders element `vec.lane`, else a component of the element's vec4. */
+  vectorLoad(buf: string, index: IndexExpr, scope: Scope): string | undefined {
+    const id = this.ident(buf);
+    if (!this.vec.declared.has(id)) return undefined;
+    const wrap = (raw: string) => (this.dtype(buf) === "bool" ? `(${raw} != 0u)` : raw);
+    const j = this.vec.lane;
+    const base = j === null ? null : vectorBase(index, j);
+    if (base && j !== null) {
+      this.vec.used.add(id);
+      const key = `vec4(${id},${base.key})`;
+      let r = scope.lookup(key);
+      if (!r) {
+        r = scope.bind(`${id}[${scope.index(base)}]`);
+        scope.memo.set(key, r);
+      }
+      return wrap(component(r, j));
+    }
+    const at = scope.index(index);
+    return wrap(`${id}[(${at}) >> 2u][(${at}) & 3u]`);
+  }
+
+  /** The statement storing four element values `vs` (dtype `from`) of member `m` at flat
+   * indices `idx` as one vec4, or null when the binding is not vectorized or the indices are
+   * not one aligned group. */
+  vectorStoreStmt(
+    m: IRBuffer,
+    idx: IndexExpr[],
+    vs: string[],
+    from: DType,
+    scope: Scope,
+  ): string | null {
+    const id = this.storeIdent(m);
+    if (!this.vec.declared.has(id) || this.storesEmulatedF16(m)) return null;
+    const bases = idx.map((e, j) => vectorBase(e, j));
+    if (bases.some((b) => !b || b.key !== bases[0]!.key)) return null;
+    this.vec.used.add(id);
+    const to = this.dtype(m.target ?? m.name);
+    const t = wgslStorageType(to);
+    const parts = vs.map((v) => storeValue(v, from, to));
+    return `${id}[${scope.index(bases[0]!)}] = vec4<${t}>(${parts.join(", ")});`;
+  }
+
   loadExpr(buf: string, index: string): string | undefined {
     if (!this.f16Emulated || this.dtype(buf) !== "f16") return undefined;
     return `${f16LoadFn(this.ident(buf))}(${index})`;
@@ -103,7 +170,13 @@ export class KernelContext implements BufferAccess {
       }
       return `${f16StoreFn(id)}(${index}, ${convert(v, from, "f32")});`;
     }
-    return `${id}[${index}] = ${storeValue(v, from, this.dtype(m.target ?? m.name))};`;
+    const value = storeValue(v, from, this.dtype(m.target ?? m.name));
+    if (this.vec.declared.has(id)) {
+      // a scalar write makes the binding scalar in the final rendering (vector_access.ts)
+      this.vec.scalarWrites.add(id);
+      return `${id}[(${index}) >> 2u][(${index}) & 3u] = ${value};`;
+    }
+    return `${id}[${index}] = ${value};`;
   }
 
   /** Bring a member body into the kernel frame: rename its vars, inline fused pointwise
@@ -169,7 +242,9 @@ export class KernelContext implements BufferAccess {
     const helpers: string[] = [];
     this.bindings.forEach((b, i) => {
       const acc = b.access === "read" && !allWritable ? "read" : "read_write";
-      let type = `array<${wgslStorageType(b.dtype)}>`;
+      let type = this.vec.declared.has(`t${i}`)
+        ? `array<vec4<${wgslStorageType(b.dtype)}>>`
+        : `array<${wgslStorageType(b.dtype)}>`;
       if (b.dtype === "f16" && this.f16Emulated) {
         const atomic = b.access === "read_write" && this.f16Writes === "atomic";
         type = f16ArrayType(b.access === "read_write", this.f16Writes);
@@ -180,6 +255,11 @@ export class KernelContext implements BufferAccess {
     if (helpers.length) lines.push(F16_BITS_HELPERS, ...helpers);
     return lines.join("\n");
   }
+}
+
+/** Whether a group's kernel may use vec4 accesses (its target's choice, else the config). */
+export function vectorizeOn(g: GroupInput): boolean {
+  return g.vectorize ?? config.bool("inductor.vectorize");
 }
 
 /** Kernel-frame vars for a member whose iteration space has the same element count as the

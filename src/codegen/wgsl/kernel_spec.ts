@@ -21,6 +21,9 @@ export interface KernelSpec {
   stores: string[];
 }
 
+/** Invocations per workgroup of a pointwise kernel. */
+export const POINTWISE_WORKGROUP = 256;
+
 /** Largest workgroup count per grid dimension WebGPU guarantees (and lavapipe/SwiftShader use). */
 export const MAX_GRID_DIM = 65535;
 

@@ -2,6 +2,8 @@
 // stored member is computed from the inlined bodies and written at its flat index. With f16
 // emulated in u32 words (no shader-f16), an invocation computes two neighbouring elements and
 // stores each f16 member's pair as one word, so no two invocations write halves of one word.
+// Where the innermost dimension is a multiple of 4, an invocation computes four neighbouring
+// elements with vec4 loads and stores (pointwise_vector.ts).
 import { numel } from "../../dtype.ts";
 import { CompileError } from "../../errors.ts";
 import type { PointwiseDef } from "../../inductor/ir.ts";
@@ -12,12 +14,14 @@ import {
   KernelContext,
   loopVars,
   varsViaFlat,
+  vectorizeOn,
 } from "./kernel_context.ts";
-import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
+import { foldGrid, type KernelSpec, POINTWISE_WORKGROUP } from "./kernel_spec.ts";
 import { convert, Scope } from "./render.ts";
 import { vindex } from "../../inductor/value_expr.ts";
+import { genVectorPointwise } from "./pointwise_vector.ts";
 
-export const POINTWISE_WORKGROUP = 256;
+export { POINTWISE_WORKGROUP };
 
 export function genPointwise(g: GroupInput): KernelSpec {
   const ctx = new KernelContext(g);
@@ -39,6 +43,10 @@ export function genPointwise(g: GroupInput): KernelSpec {
     ctx.storesEmulatedF16(m) && !(m.def as PointwiseDef).store
   );
   if (pairs) ctx.f16Writes = "words";
+  else if (vectorizeOn(g)) {
+    const vector = genVectorPointwise(g, storedMembers);
+    if (vector) return vector;
+  }
   const per = pairs ? 2 : 1;
   const kIdx = loopVars("x", shape);
   const helpers = new Set<string>();

@@ -2,15 +2,26 @@
 // outer dims x* and reduced dims r*. Phases run in member order: each reduction loops over r
 // and combines into a register; epilogue members (over the outer space) and full members
 // (over the source space) are stored after the reductions they read.
-//  - rows with many elements: one workgroup per row, strided loop + workgroup tree reduction;
-//  - rows with few elements: one invocation per row, serial loop (no shared memory).
-// Where the adapter has subgroups, a workgroup row combines its partials with subgroup
-// operations instead of the tree (subgroup_reduce.ts).
+// The layout (reduction_layout.ts) puts `rows` rows in a workgroup with `lanes` invocations per
+// row: lanes 1 is a serial loop per invocation (no shared memory, no barrier); more lanes stride
+// over the row and combine their partials with a workgroup-memory tree over each row's lanes, or,
+// where the adapter has subgroups and one row fills the workgroup, with subgroup operations
+// (subgroup_reduce.ts). With `vec` 4 each step takes four neighbouring elements of the innermost
+// reduced dim (vec4 loads, one accumulator per element, vector_access.ts).
 import { contiguousStrides, type DType, numel } from "../../dtype.ts";
+import { config } from "../../config.ts";
 import { CompileError } from "../../errors.ts";
-import { iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
+import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer, ReductionDef, ReductionType } from "../../inductor/ir.ts";
-import { declareUnravel, type GroupInput, KernelContext } from "./kernel_context.ts";
+import { declareUnravel, type GroupInput, KernelContext, vectorizeOn } from "./kernel_context.ts";
+import {
+  chooseReductionLayout,
+  forcedLayout,
+  type ReductionLayout,
+  type ReductionShape,
+} from "./reduction_layout.ts";
+import { vectorDim } from "./pointwise_vector.ts";
+import { settleVectorBindings, type VectorAccess } from "./vector_access.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
 import { F32_NAN, F32_NEG_INF, F32_POS_INF, literal, regType, Scope } from "./render.ts";
 import {
@@ -20,8 +31,7 @@ import {
   subgroupReduce,
 } from "./subgroup_reduce.ts";
 
-/** Rows up to this length are reduced serially by one invocation. */
-export const SERIAL_ROW_MAX = 32;
+export { SERIAL_ROW_MAX } from "./reduction_layout.ts";
 
 function identity(rtype: ReductionType, d: DType): string {
   switch (rtype) {
@@ -71,24 +81,70 @@ function frame(m: IRBuffer, red: ReductionDef): "reduction" | "epilogue" | "full
   return null;
 }
 
+/** The shape facts a reduction group's layout is chosen from. */
+export function reductionShape(g: GroupInput): ReductionShape {
+  const red = g.members.find((m) => m.def.kind === "reduction")!.def as ReductionDef;
+  const argmax = g.members.some((m) => m.def.kind === "reduction" && m.def.rtype === "argmax");
+  return {
+    rows: numel(red.ranges),
+    rlen: numel(red.rranges),
+    vectorizable: vectorizeOn(g) && !argmax && vectorDim(red.rranges) >= 0,
+    wgMax: g.reductionWorkgroup ?? 256,
+    adapterClass: g.adapterClass ?? "gpu",
+  };
+}
+
+/** The layout a reduction group runs with: given, forced by inductor.reductionLayout, or chosen
+ * by shape and adapter class. */
+export function reductionLayoutFor(g: GroupInput): ReductionLayout {
+  if (g.reductionLayout) return g.reductionLayout;
+  const s = reductionShape(g);
+  return forcedLayout(config.str("inductor.reductionLayout"), s) ?? chooseReductionLayout(s);
+}
+
 export function genReduction(g: GroupInput): KernelSpec {
-  const ctx = new KernelContext(g);
+  const layout = reductionLayoutFor(g);
+  if (layout.vec === 1) return renderReduction(g, layout, new KernelContext(g));
+  // vec4 steps: settle which bindings are vectors; without any vector access, scalar steps
+  return settleVectorBindings(true, (vec) => {
+    const spec = renderReduction(g, layout, new KernelContext(g, vec));
+    return vec.used.size ? spec : renderReduction(g, { ...layout, vec: 1 }, new KernelContext(g));
+  });
+}
+
+function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelContext): KernelSpec {
+  const vec: VectorAccess = ctx.vec;
   const red = g.members.find((m) => m.def.kind === "reduction")!.def as ReductionDef;
   const rows = numel(red.ranges);
   const rlen = numel(red.rranges);
-  const serial = rlen <= SERIAL_ROW_MAX;
-  // GPUs like wide workgroups; CPU adapters (SIMD lanes over invocations) prefer 64: fewer
-  // barrier steps and more rows in flight (chosen per adapter at prepare, see autotune.ts)
-  const wgMax = g.reductionWorkgroup ?? 256;
-  const WG = serial ? 64 : Math.min(wgMax, Math.max(32, 2 ** Math.ceil(Math.log2(rlen))));
-  const subgroups = !serial && g.subgroups === true;
+  const R = layout.rows, L = layout.lanes, V = layout.vec;
+  const WG = R * L;
+  const serial = L === 1;
+  // one row per workgroup keeps the classic names (lid is the lane, the row's head is 0)
+  const lane = R === 1 ? "lid" : "lane";
+  const head = R === 1 ? "0" : "lid - lane";
+  // a partial last workgroup of several rows: its spare lanes compute a copy of the last row
+  // (barriers need every invocation) and store nothing
+  const spare = !serial && R > 1 && rows % R !== 0;
+  const subgroups = !serial && R === 1 && g.subgroups === true;
   const xIdx = red.ranges.map((s, i) => (s === 1 ? iconst(0) : ivar(`x${i}`, s)));
   const rowKey = ravel(xIdx, contiguousStrides(red.ranges)).key;
-  // kernel-frame index of each source-space dim
-  const spaceIdx = new Map<string, IndexExpr>();
-  red.space.forEach((name, d) =>
-    spaceIdx.set(name, red.spaceShape[d] === 1 ? iconst(0) : ivar(name, red.spaceShape[d]))
-  );
+  // the innermost reduced dim steps by V: its var counts groups of V
+  const vd = V === 1 ? -1 : vectorDim(red.rranges);
+  const rFrame = red.rranges.map((s, i) => (i === vd ? s / V : s));
+  const steps = rlen / V;
+  // kernel-frame index of each source-space dim, for element j of a step
+  const spaceIdxAt = (j: number) => {
+    const m = new Map<string, IndexExpr>();
+    red.space.forEach((name, d) => {
+      const size = red.spaceShape[d];
+      if (vd >= 0 && name === `r${vd}`) {
+        m.set(name, iadd(imul(size === V ? iconst(0) : ivar(name, size / V), V), iconst(j)));
+      } else m.set(name, size === 1 ? iconst(0) : ivar(name, size));
+    });
+    return m;
+  };
+  const spaceIdx = spaceIdxAt(0);
 
   const top = new Scope(ctx);
   const body: string[] = [];
@@ -96,15 +152,22 @@ export function genReduction(g: GroupInput): KernelSpec {
   const stored: string[] = [];
   let phase = 0;
 
-  const rLoop = (emitInner: (s: Scope) => void): void => {
+  /** One loop over the row; `emitStep(scope, vars, j)` renders element j of a step. */
+  const rLoop = (emitStep: (s: Scope, vars: Map<string, IndexExpr>, j: number) => void): void => {
     const inner = top.child();
-    const rDecl = declareUnravel("rr", "r", red.rranges);
-    emitInner(inner);
-    const start = serial ? "0u" : "lid";
-    const step = serial ? "1u" : `${WG}u`;
-    body.push(`for (var rr = ${start}; rr < ${rlen}u; rr = rr + ${step}) {`);
+    const rDecl = declareUnravel("rr", "r", rFrame);
+    for (let j = 0; j < V; j++) {
+      if (V > 1) vec.lane = j;
+      emitStep(inner, V > 1 ? spaceIdxAt(j) : spaceIdx, j);
+    }
+    vec.lane = null;
+    const start = serial ? "0u" : lane === "lid" ? "lid" : "lane";
+    const step = serial ? "1u" : `${L}u`;
+    body.push(`for (var rr = ${start}; rr < ${steps}u; rr = rr + ${step}) {`);
     body.push(...rDecl.map((l) => "  " + l), ...inner.lines.map((l) => "  " + l), "}");
   };
+  /** Guard of per-row stores: the row's first lane (and a real row). */
+  const rowStoreGuard = serial ? "" : `if (${lane} == 0u${spare ? " && live" : ""}) `;
 
   for (const m of g.members) {
     const kind = frame(m, red);
@@ -124,13 +187,26 @@ export function genReduction(g: GroupInput): KernelSpec {
       flushTop();
       if (d.rtype === "argmax") {
         body.push(`var ${acc} = ${identity("max", valT)};`, `var ${accIdx} = 0u;`);
-      } else body.push(`var ${acc} = ${identity(d.rtype, m.dtype)};`);
-      rLoop((s) => {
-        const v = s.value(ctx.body(d.body, spaceIdx));
+      } else if (V === 1) body.push(`var ${acc} = ${identity(d.rtype, m.dtype)};`);
+      else {
+        for (let j = 0; j < V; j++) body.push(`var ${acc}_${j} = ${identity(d.rtype, m.dtype)};`);
+      }
+      rLoop((s, vars, j) => {
+        const v = s.value(ctx.body(d.body, vars));
         if (d.rtype === "argmax") {
           s.emit(`if (${v} > ${acc}) { ${acc} = ${v}; ${accIdx} = rr; }`);
-        } else s.emit(`${acc} = ${combine(d.rtype, acc, v, accT)};`);
+        } else if (V === 1) s.emit(`${acc} = ${combine(d.rtype, acc, v, accT)};`);
+        else s.emit(`${acc}_${j} = ${combine(d.rtype, `${acc}_${j}`, v, accT)};`);
       });
+      if (V > 1 && d.rtype !== "argmax") {
+        // fold the per-element accumulators pairwise
+        const c = (a: string, b: string) => combine(d.rtype, a, b, accT);
+        body.push(
+          `let ${acc}_01 = ${c(`${acc}_0`, `${acc}_1`)};`,
+          `let ${acc}_23 = ${c(`${acc}_2`, `${acc}_3`)};`,
+          `var ${acc} = ${c(`${acc}_01`, `${acc}_23`)};`,
+        );
+      }
       let result = acc;
       if (subgroups) {
         const sh = `sh${phase}`;
@@ -159,15 +235,15 @@ export function genReduction(g: GroupInput): KernelSpec {
           body.push(`${sh}i[lid] = ${accIdx};`);
         }
         body.push(`workgroupBarrier();`);
-        for (let s = WG / 2; s >= 1; s /= 2) {
+        for (let s = L / 2; s >= 1; s /= 2) {
           if (d.rtype === "argmax") {
             body.push(
-              `if (lid < ${s}u) { let ov = ${sh}[lid + ${s}u]; let oi = ${sh}i[lid + ${s}u]; ` +
+              `if (${lane} < ${s}u) { let ov = ${sh}[lid + ${s}u]; let oi = ${sh}i[lid + ${s}u]; ` +
                 `if (ov > ${sh}[lid] || (ov == ${sh}[lid] && oi < ${sh}i[lid])) { ${sh}[lid] = ov; ${sh}i[lid] = oi; } }`,
             );
           } else {
             body.push(
-              `if (lid < ${s}u) { ${sh}[lid] = ${
+              `if (${lane} < ${s}u) { ${sh}[lid] = ${
                 combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, accT)
               }; }`,
             );
@@ -175,7 +251,9 @@ export function genReduction(g: GroupInput): KernelSpec {
           body.push(`workgroupBarrier();`);
         }
         result = `red${phase}`;
-        body.push(`let ${result} = ${d.rtype === "argmax" ? `i32(${sh}i[0])` : `${sh}[0]`};`);
+        body.push(
+          `let ${result} = ${d.rtype === "argmax" ? `i32(${sh}i[${head}])` : `${sh}[${head}]`};`,
+        );
         // the next phase reuses no shared array, but keep reads ordered before any rewrite
         body.push(`workgroupBarrier();`);
       } else if (d.rtype === "argmax") {
@@ -185,9 +263,8 @@ export function genReduction(g: GroupInput): KernelSpec {
       ctx.regs.set(m.name, { rowKey, reg: result, dtype: m.dtype });
       top.regs.set(result, result);
       if (g.stores.has(m.name)) {
-        const st = serial ? "" : "if (lid == 0u) ";
         const at = top.index(ravel(xIdx, contiguousStrides(red.ranges)));
-        body.push(`${st}{ ${ctx.storeStmt(m, at, result, m.dtype)} }`);
+        body.push(`${rowStoreGuard}{ ${ctx.storeStmt(m, at, result, m.dtype)} }`);
         stored.push(m.name);
       }
       phase++;
@@ -205,19 +282,31 @@ export function genReduction(g: GroupInput): KernelSpec {
       const v = s.value(ctx.body(d.body, vars));
       const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
       s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
-      body.push(serial ? "{" : "if (lid == 0u) {", ...s.lines.map((l) => "  " + l), "}");
+      body.push(serial ? "{" : `${rowStoreGuard}{`, ...s.lines.map((l) => "  " + l), "}");
       stored.push(m.name);
     } else {
       if (!g.stores.has(m.name)) continue;
       const d = m.def;
       if (d.kind !== "pointwise") continue;
-      const vars = new Map<string, IndexExpr>();
-      red.space.forEach((name, i) => vars.set(`x${i}`, spaceIdx.get(name)!));
       flushTop();
-      rLoop((s) => {
+      const idxs: IndexExpr[] = [];
+      const vs: string[] = [];
+      rLoop((s, space) => {
+        const vars = new Map<string, IndexExpr>();
+        red.space.forEach((name, i) => vars.set(`x${i}`, space.get(name)!));
         const v = s.value(ctx.body(d.body, vars));
         const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-        s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
+        if (V === 1) {
+          s.emit(spareGuard(spare, ctx.storeStmt(m, s.index(idx), v, d.body.dtype)));
+          return;
+        }
+        idxs.push(idx);
+        vs.push(v);
+        if (idxs.length < V) return;
+        // the last element of a step: one vec4 store, or four scalar ones
+        const st = ctx.vectorStoreStmt(m, idxs, vs, d.body.dtype, s) ??
+          idxs.map((e, k) => ctx.storeStmt(m, s.index(e), vs[k], d.body.dtype)).join(" ");
+        s.emit(spareGuard(spare, st));
       });
       stored.push(m.name);
     }
@@ -242,6 +331,19 @@ export function genReduction(g: GroupInput): KernelSpec {
     ].join("\n");
     grid = foldGrid(Math.ceil(rows / WG));
   } else {
+    const rowLines = R === 1
+      ? [
+        `let row = wid.x + wid.y * nwg.x;`,
+        // uniform: every invocation of a workgroup shares `row`
+        `if (row >= ${rows}u) { return; }`,
+      ]
+      : [
+        `let lane = lid % ${L}u;`,
+        `let row0 = (wid.x + wid.y * nwg.x) * ${R}u + lid / ${L}u;`,
+        ...(spare ? [`let live = row0 < ${rows}u;`, `let row = min(row0, ${rows - 1}u);`] : [
+          `let row = row0;`,
+        ]),
+      ];
     src = [
       ...(subgroups ? ["enable subgroups;"] : []),
       ctx.declarations(),
@@ -252,16 +354,14 @@ export function genReduction(g: GroupInput): KernelSpec {
       `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${
         subgroups ? `, ${SUBGROUP_PARAMS}` : ""
       }) {`,
-      `  let row = wid.x + wid.y * nwg.x;`,
-      // uniform: every invocation of a workgroup shares `row`
-      `  if (row >= ${rows}u) { return; }`,
+      ...rowLines.map((l) => "  " + l),
       ...rowDecl.map((l) => "  " + l),
       ...(subgroups ? subgroupPrologue().map((l) => "  " + l) : []),
       ...body.map((l) => "  " + l),
       `}`,
       "",
     ].join("\n");
-    grid = foldGrid(rows);
+    grid = foldGrid(Math.ceil(rows / R));
   }
   return {
     name: g.name,
@@ -271,4 +371,8 @@ export function genReduction(g: GroupInput): KernelSpec {
     computes: g.members.map((m) => m.name),
     stores: stored,
   };
+}
+
+function spareGuard(spare: boolean, stmt: string): string {
+  return spare ? `if (live) { ${stmt} }` : stmt;
 }

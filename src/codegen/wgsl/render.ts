@@ -84,6 +84,8 @@ export interface BufferAccess {
   /** A register-typed load of element `index` when the storage is not a plain array of its
    * dtype (f16 without shader-f16: two halves per u32, see f16_storage.ts). */
   loadExpr?(buf: string, index: string): string | undefined;
+  /** A load from a vector (vec4) binding (vector_access.ts), or undefined for a plain one. */
+  vectorLoad?(buf: string, index: IndexExpr, scope: Scope): string | undefined;
 }
 
 /** One lexical scope of generated code: emitted lines plus a memo of computed subexpressions.
@@ -145,6 +147,11 @@ export class Scope {
     let expr: string;
     switch (e.k) {
       case "load": {
+        const vec = this.access.vectorLoad?.(e.buf, e.index, this);
+        if (vec !== undefined) {
+          expr = vec;
+          break;
+        }
         const src = this.access.dtype(e.buf);
         const at = this.index(e.index);
         const raw = `${this.access.ident(e.buf)}[${at}]`;

@@ -16,6 +16,10 @@ export interface KernelTarget {
   matmulKind: "shared" | "register";
   /** Largest workgroup of a workgroup-per-row reduction. */
   reductionWorkgroup: number;
+  /** Adapter class reduction layouts are chosen for (reduction_layout.ts). */
+  adapterClass: "cpu" | "gpu";
+  /** Four-element vector loads and stores where the innermost dimension allows. */
+  vectorize: boolean;
 }
 
 /** The target compile() generates for: no adapter yet. */
@@ -25,6 +29,8 @@ export const COMPILE_TARGET: KernelTarget = {
   subgroups: false,
   matmulKind: "shared",
   reductionWorkgroup: 256,
+  adapterClass: "gpu",
+  vectorize: true,
 };
 
 /** One line saying which adapter and which code paths a set of kernels was generated for. */
@@ -34,5 +40,7 @@ export function describeTarget(t: KernelTarget): string {
     : "emulated (two halves per u32, f32 math; no shader-f16)";
   return `adapter: ${t.adapter}; f16 storage: ${f16}; reductions: ${
     t.subgroups ? "subgroup operations" : "workgroup tree (no subgroups)"
-  }, workgroup <= ${t.reductionWorkgroup}; matmul template: ${t.matmulKind}`;
+  }, workgroup <= ${t.reductionWorkgroup}, layouts for a ${t.adapterClass} adapter; vec4 ${
+    t.vectorize ? "loads and stores" : "off"
+  }; matmul template: ${t.matmulKind}`;
 }
