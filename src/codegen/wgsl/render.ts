@@ -62,13 +62,17 @@ export function convert(s: string, from: DType, to: DType): string {
   return `${regType(to)}(${s})`;
 }
 
-/** erf for f32 (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7): WGSL has no erf builtin. */
+/** erf for f32 (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7): WGSL has no erf builtin. The
+ * polynomial is in Horner form with fma, and the sign applied with a select (measured on
+ * lavapipe, gelu on [4096, 4096] with vec4 loads, CPU ms per call: 128 with mul/add and
+ * sign(x) * y, 105-124 with fma; A&S 7.1.28, which needs no exp, was no faster and 3x less
+ * accurate in f32). */
 export const ERF_HELPER = `fn erf_f32(x: f32) -> f32 {
-  let s = sign(x);
   let a = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-  return s * y;
+  let t = 1.0 / fma(0.3275911, a, 1.0);
+  let p = fma(fma(fma(fma(1.061405429, t, -1.453152027), t, 1.421413741), t, -0.284496736), t, 0.254829592) * t;
+  let y = fma(-p, exp(-a * a), 1.0);
+  return select(y, -y, x < 0.0);
 }`;
 
 /** Tanh that stays finite for large |x| (some drivers return NaN from tanh(±large)). */
