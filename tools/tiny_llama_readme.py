@@ -34,7 +34,13 @@ def write_model_readme(out_dir: str, record: dict) -> None:
     samples = "\n\n".join(
         f"Prompt `{s['prompt']}`, greedy:\n\n```text\n{s['prompt']}{s['greedy']}\n```"
         for s in record["samples"])
-    early = " (stopped early by the --minutes cap)" if record["stopped_early"] else ""
+    if args["minutes"] > 0:
+        schedule = (f"The cosine schedule followed a {args['minutes']:g}-minute wall-clock budget "
+                    "(the CPU was shared with other jobs), so a rerun gives a similar but not "
+                    "bit-identical model; `--minutes 0 --steps N` makes the schedule step-based "
+                    "and the run deterministic.")
+    else:
+        schedule = "The schedule was step-based; a rerun with the same flags is deterministic."
     text = f"""# tiny-llama (fortune cookies)
 
 Trained by webgpu-inductor's `tools/train_tiny_llama.py`; not a pretrained model. A
@@ -78,8 +84,8 @@ CPU only, {record['threads']} threads, PyTorch {record['torch']}, seed {args['se
 (betas 0.9/0.95, weight decay {args['weight_decay']} on matrices), peak lr {args['lr']},
 {args['warmup']} warmup steps then cosine to {args['min_lr_frac']}x, batch {args['batch']} random
 {args['seq_len']}-token windows, grad clip 1.0. {record['steps_done']} steps in
-{record['train_minutes']:.1f} minutes{early} (plus {record['tokenize_minutes']:.1f} minutes of
-tokenizer training).
+{record['train_minutes']:.1f} minutes (plus {record['tokenize_minutes']:.1f} minutes of
+tokenizer training). {schedule}
 
 Final loss (mean over {args['eval_batches']} fixed batches): train
 {record['final_train_loss']:.3f}, validation {record['final_val_loss']:.3f} nats/token.

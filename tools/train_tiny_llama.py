@@ -38,20 +38,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", default="demo/tiny-llama")
     p.add_argument("--vocab-size", type=int, default=1024)
-    p.add_argument("--hidden", type=int, default=160)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--kv-heads", type=int, default=2)
-    p.add_argument("--head-dim", type=int, default=40)
-    p.add_argument("--intermediate", type=int, default=432)
+    p.add_argument("--head-dim", type=int, default=32)
+    p.add_argument("--intermediate", type=int, default=344)
     p.add_argument("--rope-theta", type=float, default=10000.0)
     p.add_argument("--rms-eps", type=float, default=1e-5)
     p.add_argument("--max-positions", type=int, default=256)
     p.add_argument("--seq-len", type=int, default=128)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--steps", type=int, default=1200)
-    p.add_argument("--minutes", type=float, default=40.0,
-                   help="wall-clock safety cap on the training loop; stops early (and says so)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--steps", type=int, default=4000,
+                   help="most optimizer steps; the cosine schedule spans them when --minutes is 0")
+    p.add_argument("--minutes", type=float, default=25.0,
+                   help="training-loop time budget; the cosine schedule follows whichever of "
+                        "steps or minutes runs out first (0: steps only, fully deterministic)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.1)
     p.add_argument("--warmup", type=int, default=60)
@@ -94,11 +96,18 @@ def random_windows(stream: torch.Tensor, batch: int, seq: int,
     return rows[:, :-1], rows[:, 1:]
 
 
-def lr_at(step: int, args: argparse.Namespace) -> float:
+def progress_at(step: int, minutes: float, args: argparse.Namespace) -> float:
+    """Fraction of the run done: by steps, or by wall clock when that is further
+    along. The time-budgeted schedule copes with a CPU shared by other jobs, at
+    the price of bit-exact reruns (--minutes 0 restores those)."""
+    by_steps = step / args.steps
+    return max(by_steps, minutes / args.minutes) if args.minutes > 0 else by_steps
+
+
+def lr_at(step: int, progress: float, args: argparse.Namespace) -> float:
     """Linear warmup, then cosine from lr down to lr * min_lr_frac."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
     floor = args.lr * args.min_lr_frac
     return floor + 0.5 * (args.lr - floor) * (1 + math.cos(math.pi * progress))
 
@@ -183,11 +192,15 @@ def main(argv=None) -> None:
     print(json.dumps({"event": "model", "params": n_params, "config": cfg.to_hf()}), flush=True)
 
     history, running, t_train = [], None, time.time()
-    stopped_early = False
+    steps_done = 0
     step = 0
     for step in range(args.steps):
+        progress = progress_at(step, (time.time() - t_train) / 60, args)
+        if progress >= 1.0:
+            break
+        lr = lr_at(step, progress, args)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args)
+            g["lr"] = lr
         x, y = random_windows(train_ids, args.batch, args.seq_len, gen)
         logits = model(x)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
@@ -197,21 +210,15 @@ def main(argv=None) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        last = step == args.steps - 1
-        out_of_time = (time.time() - t_train) / 60 > args.minutes
-        if (step + 1) % args.eval_every == 0 or last or out_of_time:
+        steps_done = step + 1
+        if steps_done % args.eval_every == 0:
             val = eval_loss(model, val_ids, args.seq_len, args.eval_batches, args.batch)
-            row = {"event": "eval", "step": step + 1, "train_loss_ema": round(running, 4),
-                   "val_loss": round(val, 4), "lr": round(lr_at(step, args), 6),
+            row = {"event": "eval", "step": steps_done, "train_loss_ema": round(running, 4),
+                   "val_loss": round(val, 4), "lr": round(lr, 6),
                    "minutes": round((time.time() - t_train) / 60, 2)}
             history.append(row)
             print(json.dumps(row), flush=True)
-        if out_of_time and not last:
-            stopped_early = True
-            print(json.dumps({"event": "time_cap", "step": step + 1}), flush=True)
-            break
     train_minutes = (time.time() - t_train) / 60
-    steps_done = step + 1
 
     final_train = eval_loss(model, train_ids, args.seq_len, args.eval_batches, args.batch)
     final_val = eval_loss(model, val_ids, args.seq_len, args.eval_batches, args.batch)
@@ -235,7 +242,7 @@ def main(argv=None) -> None:
         + (argv if argv is not None else sys.argv[1:]),
         "niceness": os.nice(0),
         "args": vars(args), "corpus": corpus, "params": n_params,
-        "steps_done": steps_done, "stopped_early": stopped_early,
+        "steps_done": steps_done,
         "train_minutes": round(train_minutes, 2),
         "tokenize_minutes": round(t_tok / 60, 2),
         "final_train_loss": round(final_train, 4), "final_val_loss": round(final_val, 4),
