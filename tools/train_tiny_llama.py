@@ -8,8 +8,10 @@ made demo/tiny-llama):
     nice -n 10 /usr/bin/python3 tools/train_tiny_llama.py --out demo/tiny-llama
 
 Writes config.json, model.safetensors, tokenizer.json, tokenizer_config.json
-and README.md into --out. Training is seeded; with the same thread count and
-PyTorch build, a rerun reproduces the same weights.
+and README.md (+ training.json) into --out. Everything is seeded, but the
+default cosine schedule follows the --minutes wall-clock budget, so reruns are
+similar rather than identical; `--minutes 0 --steps N` is fully deterministic
+(same thread count and PyTorch build).
 """
 
 from __future__ import annotations
