@@ -7,6 +7,7 @@ import { config } from "../config.ts";
 import { UnsupportedOpError } from "../errors.ts";
 import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { getOp } from "../fx/registry.ts";
+import { computeDType } from "../fx/ops/elementwise.ts";
 import { iadd, iconst, iind, imul, type IndexExpr, ivar, ravel, unravel } from "./index_expr.ts";
 import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
@@ -270,9 +271,19 @@ export class GraphLowering {
     }
     if (t in BINARY) {
       const out = m!;
+      const y = node.args[1];
+      if (t === "pow" && (y === 0.5 || y === -0.5)) {
+        // torch computes a scalar exponent of ±0.5 as sqrt / rsqrt (fx/ops/elementwise.ts)
+        const x = this.operand(node.args[0], out.dtype, where);
+        return {
+          shape: out.shape,
+          dtype: out.dtype,
+          load: (idx) => vun(y > 0 ? "sqrt" : "rsqrt", x(idx)),
+        };
+      }
       const cmp = t === "eq" || t === "lt" || t === "gt";
       // comparisons compute in the promoted operand dtype, then yield bool
-      const cdt = cmp ? this.promoteArgs(node.args.slice(0, 2)) : out.dtype;
+      const cdt = cmp ? this.promoteArgs(node.args.slice(0, 2), where) : out.dtype;
       const a = this.operand(node.args[0], cdt, where);
       const b = this.operand(node.args[1], cdt, where);
       return {
@@ -414,11 +425,14 @@ export class GraphLowering {
     return this.lowerCustom(node, where);
   }
 
-  promoteArgs(args: Arg[]): DType {
-    const ds = args.filter((a) => a !== null && typeof a === "object" && !Array.isArray(a))
-      .map((a) => (a as Node).meta!.dtype);
-    const rank: Record<DType, number> = { bool: 0, u32: 1, i32: 2, f16: 3, f32: 4 };
-    return ds.reduce((p, d) => (rank[d] > rank[p] ? d : p), ds[0] ?? "f32");
+  /** The dtype a pointwise op over `args` computes in (the op rules' computeDType). */
+  promoteArgs(args: Arg[], where: string): DType {
+    return computeDType(
+      args.map((a) =>
+        typeof a === "number" || typeof a === "boolean" ? a : { dtype: (a as Node).meta!.dtype }
+      ),
+      where,
+    );
   }
 
   f32(x: TBox): TBox {
@@ -843,7 +857,8 @@ export function splitK(m: number, n: number, k: number): number {
 /** Accumulator dtype: floats sum in f32 (upstream upcasts half reductions). */
 export function accDType(d: DType, rtype: ReductionType): DType {
   if (isFloat(d)) return "f32";
-  if (rtype === "sum" && d === "bool") return "i32";
+  // bool sums count (i32, torch: int64); bool max/min are any/all, computed on 0/1 in u32
+  if (d === "bool") return rtype === "sum" ? "i32" : "u32";
   return d;
 }
 

@@ -52,7 +52,8 @@ export function vload(buf: string, index: IndexExpr, dtype: DType): VExpr {
   return { k: "load", key: `load(${buf},${index.key})`, dtype, buf, index };
 }
 export function vconst(v: number, dtype: DType): VExpr {
-  return { k: "const", key: `c(${v},${dtype})`, dtype, v };
+  // -0 and 0 are different constants (String(-0) is "0")
+  return { k: "const", key: `c(${Object.is(v, -0) ? "-0" : v},${dtype})`, dtype, v };
 }
 export function vun(op: UnaryOp, a: VExpr, dtype: DType = a.dtype): VExpr {
   return { k: "un", key: `${op}(${a.key})`, dtype, op, a };

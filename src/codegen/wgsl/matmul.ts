@@ -17,7 +17,7 @@ import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
 import { loadsOf, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat } from "./kernel_context.ts";
 import type { KernelSpec } from "./kernel_spec.ts";
-import { Scope, storeValue } from "./render.ts";
+import { OPAQUE_ZERO_INIT, Scope, storeValue } from "./render.ts";
 
 export interface MatmulConfig {
   /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
@@ -406,7 +406,8 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     ]),
     ...top.helpers,
     `@compute @workgroup_size(${wgX}, ${wgY})`,
-    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {`,
+    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+    `  ${OPAQUE_ZERO_INIT}`,
     `  let lid = lid3.y * ${wgX}u + lid3.x;`,
     `  let tc = lid3.x;`,
     `  let tr = lid3.y;`,

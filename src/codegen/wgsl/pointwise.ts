@@ -11,7 +11,7 @@ import {
   varsViaFlat,
 } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { Scope, storeValue } from "./render.ts";
+import { OPAQUE_ZERO_INIT, Scope, storeValue } from "./render.ts";
 
 export const POINTWISE_WORKGROUP = 256;
 
@@ -35,7 +35,9 @@ export function genPointwise(g: GroupInput): KernelSpec {
     const v = scope.value(ctx.body(m.def.body, vars));
     const flat = KernelContext.flat(shape, kIdx);
     scope.emit(
-      `${ctx.storeIdent(m)}[${scope.index(flat)}] = ${storeValue(v, m.def.body.dtype, m.dtype)};`,
+      `${ctx.storeIdent(m)}[${scope.index(flat)}] = ${
+        storeValue(v, m.def.body.dtype, m.dtype, scope.helpers)
+      };`,
     );
     stored.push(m.name);
   }
@@ -46,6 +48,7 @@ export function genPointwise(g: GroupInput): KernelSpec {
     ...scope.helpers,
     `@compute @workgroup_size(${wg})`,
     `fn main(@builtin(global_invocation_id) gid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+    `  ${OPAQUE_ZERO_INIT}`,
     `  let gid = gid3.x + gid3.y * nwg.x * ${wg}u;`,
     `  if (gid >= ${n}u) { return; }`,
     ...declareUnravel("gid", "x", shape).map((l) => "  " + l),

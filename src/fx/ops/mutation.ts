@@ -1,6 +1,7 @@
 // In-place ops. copy_ writes src (broadcast to dst's shape, cast to dst's dtype) into dst and
-// returns dst; the interpreter makes the write visible to every later user of dst.
-import { castScalar, shapeStr } from "../../dtype.ts";
+// returns dst; the interpreter makes the write visible to every later user of dst. Floats convert
+// to integers by dtype.ts convertScalar's rule (saturating, NaN -> 0), like cast.
+import { convertFrom, shapeStr } from "../../dtype.ts";
 import { ShapeError } from "../../errors.ts";
 import type { OpDef } from "../op_def.ts";
 import { broadcastShapes, broadcastTo } from "./broadcast.ts";
@@ -29,7 +30,7 @@ const copy: OpDef = {
   reference(args) {
     const dst = refAt(args, 0), src = refAt(args, 1);
     const v = broadcastTo(src, dst.shape);
-    for (let i = 0; i < dst.data.length; i++) dst.data[i] = castScalar(v[i], dst.dtype);
+    for (let i = 0; i < dst.data.length; i++) dst.data[i] = convertFrom(v[i], src.dtype, dst.dtype);
     return dst;
   },
 };
