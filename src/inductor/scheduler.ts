@@ -189,6 +189,14 @@ export class Scheduler {
         const s = this.storage(d.name);
         const w = lastWriter.get(s) ?? this.#nodeOf.get(s);
         if (w && w !== n) n.deps.add(w);
+        // a read through an alias (aten::view_dtype) also waits for the op that makes the
+        // alias: the program binds the alias's name only after that op, and the writer of the
+        // storage then cannot fuse with the reader (the path through the alias op is a cycle)
+        for (let a = this.byName.get(d.name); a?.layout === "alias" && a.target;) {
+          const p = this.#nodeOf.get(a.name);
+          if (p && p !== n) n.deps.add(p);
+          a = this.byName.get(a.target);
+        }
         let set = readersSince.get(s);
         if (!set) readersSince.set(s, set = new Set());
         set.add(n);
