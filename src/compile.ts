@@ -14,7 +14,7 @@ import {
 } from "./dtype.ts";
 import { InputError } from "./errors.ts";
 import type { Graph } from "./fx/graph.ts";
-import { getCustomOp } from "./fx/custom_ops.ts";
+import { checkHostResult, getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
 import { graphToJSON } from "./fx/json.ts";
@@ -334,14 +334,10 @@ function hostLine(buf: IRBuffer, s: Scheduler): ExecLine {
         result = op.reference(args as never, d.kwargs, null);
         for (const n of mutated) io.write(n, toTyped(refs.get(n)!));
       }
-      if (buf.layout === "fixed" && result) {
-        const r = result as TypedArray | RefTensor;
-        io.write(
-          buf.name,
-          ArrayBuffer.isView(r)
-            ? r as TypedArray
-            : toTyped({ ...(r as RefTensor), dtype: buf.dtype }),
-        );
+      if (buf.layout === "fixed") {
+        // a short array, the wrong dtype or nothing is the op's error, not silent garbage
+        const what = op.js ? "js" : "reference";
+        io.write(buf.name, checkHostResult(op.name, what, result, buf.shape, buf.dtype));
       }
     },
   };
