@@ -13,7 +13,7 @@ import {
   typedArrayFor,
 } from "./dtype.ts";
 import { InputError } from "./errors.ts";
-import type { Graph } from "./fx/graph.ts";
+import { Graph } from "./fx/graph.ts";
 import { checkHostResult, getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
@@ -144,6 +144,9 @@ export class CompiledGraph {
   async run(inputs: TypedArray[], opts: RunOptions = {}): Promise<TypedArray[]> {
     this.checkInputs(inputs);
     const ex = await this.#ensure();
+    // the caller may have transferred or resized an input's buffer while the device was being
+    // prepared: say so rather than fail inside the upload
+    this.checkInputs(inputs);
     return await ex.run(inputs, opts);
   }
 
@@ -177,6 +180,12 @@ export class CompiledGraph {
     }
     specs.forEach((s, i) => {
       const a = inputs[i];
+      if (ArrayBuffer.isView(a) && (a.buffer as ArrayBuffer).detached) {
+        throw new InputError(
+          `input ${i} ('${s.name}'): its ArrayBuffer is detached (transferred); keep inputs ` +
+            `alive until run() resolves`,
+        );
+      }
       const d = dtypeOfArray(a);
       if (d !== s.dtype) {
         throw new InputError(
@@ -377,6 +386,7 @@ function remember(key: string, v: { scheduler: Scheduler; program: Program }): v
 
 /** Compile a traced function (with `options.inputs`) or a Graph. */
 export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}): CompiledGraph {
+  checkCompileArgs(fnOrGraph, options);
   const overrides = options.config ?? {};
   return config.patch(overrides, () => {
     const graph = typeof fnOrGraph === "function"
@@ -406,6 +416,37 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     counters.replayablePartitions += program.partitions.size;
     return new CompiledGraph(graph, mode, sched, program, overrides);
   });
+}
+
+const MODES: readonly CompileMode[] = ["default", "eager"];
+
+/** What compile() accepts, checked before anything is traced or lowered. */
+function checkCompileArgs(fnOrGraph: unknown, options: unknown): void {
+  if (typeof fnOrGraph !== "function" && !(fnOrGraph instanceof Graph)) {
+    const got = fnOrGraph === null
+      ? "null"
+      : Array.isArray(fnOrGraph)
+      ? "an array"
+      : typeof fnOrGraph;
+    throw new InputError(
+      `compile() takes a function (traced with options.inputs) or a Graph, got ${got}` +
+        (typeof fnOrGraph === "object" && fnOrGraph !== null
+          ? " (a graph in JSON form loads with graphFromJSON first)"
+          : ""),
+    );
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InputError(`compile(): options must be an object, got ${String(options)}`);
+  }
+  const o = options as CompileOptions;
+  if (o.mode !== undefined && !MODES.includes(o.mode)) {
+    throw new InputError(
+      `compile(): unknown mode ${JSON.stringify(o.mode)}; expected one of ${MODES.join(", ")}`,
+    );
+  }
+  if (o.config !== undefined && (typeof o.config !== "object" || o.config === null)) {
+    throw new InputError(`compile(): options.config must be an object of config overrides`);
+  }
 }
 
 function requireInputs(o: CompileOptions): InputSpec[] {

@@ -99,6 +99,11 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
   if (spec.kwargs !== undefined && (typeof spec.kwargs !== "object" || spec.kwargs === null)) {
     throw bad(`kwargs must be an object of defaults, got ${describe(spec.kwargs)}`);
   }
+  for (const k of Object.keys(spec.kwargs ?? {})) {
+    if (!ARG.test(k) || k.endsWith("!") || k === "__proto__") {
+      throw bad(`kwarg name ${JSON.stringify(k)} is not an identifier`);
+    }
+  }
   const name = spec.name;
   const shapeRule = (args: MetaArg[], kw: OpKwargs, where: string) =>
     checkShapeResult(spec.shape(args, kw), where);

@@ -401,8 +401,13 @@ export class GraphLowering {
         shape: m!.shape,
         dtype: w.dtype,
         load: (idx) => {
+          // an index outside [0, V) reads a row of zeros (README "Semantics": the reference
+          // raises; a kernel cannot); the load itself uses a clamped index, so it stays in bounds
           const row = vcast(ids.load(idx.slice(0, -1)), "u32");
-          return w.load([iind(row.key, row, V), idx[idx.length - 1]]);
+          const safe = vbin("minimum", row, vconst(Math.max(V - 1, 0), "u32"), "u32");
+          const v = w.load([iind(safe.key, safe, V), idx[idx.length - 1]]);
+          const inRange = vbin("lt", row, vconst(V, "u32"), "bool");
+          return vwhere(inRange, v, vconst(0, w.dtype), w.dtype);
         },
       };
     }
