@@ -13,7 +13,10 @@ import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
   type BinaryOp,
-  loadsOf,
+  buffersRead,
+  exprDepth,
+  MAX_EXPR_DEPTH,
+  resetExprKeysIfLarge,
   type UnaryOp,
   vbin,
   vcast,
@@ -107,7 +110,9 @@ export class GraphLowering {
   #count = 0;
   #current: Node | null = null;
 
-  constructor(readonly graph: Graph, readonly options: LoweringOptions) {}
+  constructor(readonly graph: Graph, readonly options: LoweringOptions) {
+    resetExprKeysIfLarge();
+  }
 
   newName(): string {
     return `buf${this.#count++}`;
@@ -147,7 +152,7 @@ export class GraphLowering {
     if (t.buffer) return true;
     const e = t.load(vars("x", t.shape));
     // a gather (embedding) is a single load too, but it reads its index buffer: not a view
-    return e.k === "load" && loadsOf(e).size === 1;
+    return e.k === "load" && buffersRead(e).size === 1;
   }
 
   run(): LoweredGraph {
@@ -176,7 +181,7 @@ export class GraphLowering {
           out = this.realize(out, isView ? null : node.name);
         }
         if (out?.buffer) nodeBuffers.set(node.name, out.buffer);
-        this.env.set(node, out);
+        this.env.set(node, out && memoLoads(out));
       }
     }
     this.#current = null;
@@ -227,8 +232,9 @@ export class GraphLowering {
     if (node.users.length > 1) return true;
     // upstream realize_reads_threshold: a body reading too many buffers would need more
     // storage bindings than a kernel may have (one is kept for the output)
-    const reads = new Set([...loadsOf(out.load(vars("x", out.shape))).values()].map((l) => l.buf));
-    return reads.size >= this.readsThreshold;
+    const body = out.load(vars("x", out.shape));
+    // and a body so deep that generating its kernel would exhaust the stack
+    return buffersRead(body).size >= this.readsThreshold || exprDepth(body) >= MAX_EXPR_DEPTH;
   }
 
   /** Most distinct buffers an inlined body may read before it is realized. */
@@ -749,8 +755,7 @@ export class GraphLowering {
   realizeReadersOf(buf: string): void {
     for (const [node, t] of this.env) {
       if (!t || t.buffer) continue;
-      const reads = loadsOf(t.load(vars("x", t.shape)));
-      if ([...reads.values()].some((l) => l.buf === buf)) {
+      if (buffersRead(t.load(vars("x", t.shape))).has(buf)) {
         if (GraphLowering.isPlainRead(t)) continue; // a view keeps reading the live buffer
         this.env.set(node, this.realize(t, null, node));
       }
@@ -828,6 +833,24 @@ export class GraphLowering {
     if (!m) return null;
     return bufferBox(kernel.name, kernel.shape, kernel.dtype);
   }
+}
+
+/** `t` with its loads memoised by index: consumers of a value load it at the same indices
+ * again and again (every user, every realization check), and without the memo each load
+ * rebuilt the whole inlined producer chain — quadratic in the chain's length. */
+function memoLoads(t: TBox): TBox {
+  if (t.buffer) return t;
+  const memo = new Map<string, VExpr>();
+  const load = t.load;
+  return {
+    ...t,
+    load: (idx) => {
+      const k = idx.map((i) => i.key).join(";");
+      let v = memo.get(k);
+      if (!v) memo.set(k, v = load(idx));
+      return v;
+    },
+  };
 }
 
 const CHEAP_UNARY = new Set(["neg", "abs", "relu"]);
