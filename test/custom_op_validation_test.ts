@@ -162,3 +162,30 @@ Deno.test("registerCustomOp checks its spec", () => {
     { name: "GraphError", message: /js must be a function when given/ },
   );
 });
+
+Deno.test("a mutated or aliased argument must be a tensor", () => {
+  const mut = op({ args: ["x", "out!"], shape: () => null, reference: () => null });
+  const al = op({ args: ["x", "y"], aliasOf: 1 });
+  try {
+    assert.throws(
+      () =>
+        trace((x) => {
+          ops.call(mut, [x, 3]);
+          return x.add(1);
+        }, [{ shape: [2] }]),
+      {
+        name: "GraphError",
+        message: new RegExp(
+          `\\(${mut}\\): argument 'out' is written in place and must be a tensor, got number 3`,
+        ),
+      },
+    );
+    assert.throws(() => trace((x) => ops.call(al, [x, 3])!.add(1), [{ shape: [2] }]), {
+      name: "GraphError",
+      message: /argument 'y' is the storage the result views and must be a tensor/,
+    });
+  } finally {
+    unregisterOp(mut);
+    unregisterOp(al);
+  }
+});

@@ -105,8 +105,19 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
     }
   }
   const name = spec.name;
-  const shapeRule = (args: MetaArg[], kw: OpKwargs, where: string) =>
-    checkShapeResult(spec.shape(args, kw), where);
+  const storageArgs = [...mutates, ...(spec.aliasOf !== undefined ? [spec.aliasOf] : [])];
+  const shapeRule = (args: MetaArg[], kw: OpKwargs, where: string) => {
+    for (const i of storageArgs) {
+      if (isTensorMeta(args[i])) continue;
+      const role = mutates.includes(i) ? "is written in place" : "is the storage the result views";
+      throw new GraphError(
+        `${where}: argument '${argNames[i]}' ${role} and must be a tensor, got ${
+          describe(args[i])
+        }`,
+      );
+    }
+    return checkShapeResult(spec.shape(args, kw), where);
+  };
   const userJs = spec.js as ((...a: unknown[]) => unknown) | undefined;
   const userWgsl = spec.wgsl;
   const def: CustomOpDef = {
