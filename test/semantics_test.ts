@@ -255,6 +255,23 @@ Deno.test("literals never change IEEE results: x*0, x/0, 0/x, x+0, x-0, -0*x, x-
   );
 });
 
+Deno.test("fused arithmetic is not reassociated: (x + x) - x, (x + y) - y, x - (x + y) keep NaN for inf", async () => {
+  const x = new Float32Array(SPECIAL);
+  const y = new Float32Array(
+    SPECIAL.map((_, i) => (i % 3 === 0 ? Infinity : i % 3 === 1 ? -2 : NaN)),
+  );
+  const fn = (x: TensorProxy, y: TensorProxy) => [
+    x.add(x).sub(x),
+    x.add(y).sub(y),
+    x.sub(x.add(y)),
+    x.mul(2).sub(x),
+    x.sub(y).add(y),
+  ];
+  const [xx] = interpret(trace(fn, [{ shape: [x.length] }, { shape: [x.length] }]), [x, y]);
+  assert.ok(Number.isNaN(xx[1]) && Number.isNaN(xx[2]), "(inf + inf) - inf is NaN");
+  await exactOnGpu(fn, [x, y], ["f32", "f32"], "reassociation");
+});
+
 Deno.test("float -> integer casts saturate and map NaN to 0, on the GPU and in the reference", async () => {
   const vals = [
     NaN,
@@ -414,4 +431,30 @@ Deno.test("bool tensors: add/mul/maximum/minimum are or/and, comparisons order f
     [0],
   ]);
   await exactOnGpu(fn, [a, b], ["bool", "bool"], "bool");
+});
+
+Deno.test("integer division: x / 0 = x and INT_MIN / -1 = INT_MIN on every backend (GLSL leaves them undefined)", async () => {
+  const a = new Int32Array([7, -7, 0, -2147483648, -2147483648, 9, -9]);
+  const b = new Int32Array([0, 0, 0, -1, 0, 2, -2]);
+  const fn = (
+    x: TensorProxy,
+    y: TensorProxy,
+  ) => [x.div(y), x.div(0), x.cast("u32").div(y.cast("u32"))];
+  const [q, q0] = interpret(
+    trace(fn, [{ shape: [7], dtype: "i32" }, { shape: [7], dtype: "i32" }]),
+    [a, b],
+  );
+  assert.deepEqual(Array.from(q), [7, -7, 0, -2147483648, -2147483648, 4, 4]);
+  assert.deepEqual(Array.from(q0), Array.from(a));
+  await exactOnGpu(fn, [a, b], ["i32", "i32"], "int div");
+});
+
+Deno.test("mixed dtypes compute in the promoted dtype: an i32 compared with an f32 is compared as f32", async () => {
+  const big = new Float32Array([2147483648, 1e30, 16777217, -3]);
+  const fn = (
+    x: TensorProxy,
+  ) => [x.cast("i32").cast("f32").eq(x.cast("i32")), x.cast("i32").add(x)];
+  const [eq] = interpret(trace(fn, [{ shape: [4] }]), [big]);
+  assert.deepEqual(Array.from(eq), [1, 1, 1, 1]);
+  await exactOnGpu(fn, [big], ["f32"], "mixed");
 });

@@ -5,7 +5,9 @@
 // `x / 0.0` to 0, `x + 0.0` to x, `x != x` to false, and min/max/clamp drop NaN operands. Three
 // rules keep results exact here:
 //  - float literals are OR-ed with OPAQUE_ZERO, a zero computed from a builtin the compiler
-//    cannot see through, so no algebraic fold sees a constant;
+//    cannot see through, so no algebraic fold sees a constant; so are float sums and
+//    differences, which compilers otherwise reassociate ((x + y) - y -> x, wrong for ±inf), and
+//    the second of two identical operands (x - x, x == x);
 //  - NaN, infinity and sign tests look at bit patterns (integer ops are never "fast");
 //  - ops whose WGSL builtin is not NaN-safe (relu, maximum, minimum, the max/min/argmax
 //    reductions, tanh, pow, float -> int/bool casts) are written out with such tests.

@@ -47,7 +47,7 @@ export function literal(v: number, d: DType): string {
       if (Number.isNaN(v)) return F32_NAN;
       if (v === Infinity) return F32_POS_INF;
       if (v === -Infinity) return F32_NEG_INF;
-      const f = Math.fround(v);
+      const f = d === "f16" ? Math.f16round(v) : Math.fround(v);
       if (!Number.isFinite(f)) {
         return f > 0 ? F32_POS_INF : F32_NEG_INF;
       }
@@ -170,7 +170,8 @@ export class Scope {
     if (e.k === "const") {
       // a float literal the compiler cannot fold into IEEE-changing simplifications (ieee.ts)
       const name = this.fresh();
-      this.emit(`let ${name} = ${opaqueF32(e.v)}; // ${literal(e.v, "f32")}`);
+      const v = e.dtype === "f16" ? Math.f16round(e.v) : e.v; // a constant of its dtype
+      this.emit(`let ${name} = ${opaqueF32(v)}; // ${literal(v, "f32")}`);
       this.memo.set(e.key, name);
       return name;
     }
@@ -282,15 +283,24 @@ export class Scope {
       }
     }
     switch (op) {
+      // a float sum or difference is opaque to the ops around it: shader compilers reassociate
+      // ((x + y) - y -> x, x - (x + y) -> -y), which is wrong for ±inf and NaN (ieee.ts)
       case "add":
-        return `(${a} + ${b})`;
+        return float ? opaqueCopy(`(${a} + ${b})`) : `(${a} + ${b})`;
       case "sub":
-        return `(${a} - ${b})`;
+        return float ? opaqueCopy(`(${a} - ${b})`) : `(${a} - ${b})`;
       case "mul":
         return `(${a} * ${b})`;
-      case "div":
-        // integer division by zero is defined in WGSL (yields a); floats stay IEEE
-        return `(${a} / ${b})`;
+      case "div": {
+        if (float) return `(${a} / ${b})`;
+        // integers: WGSL defines x / 0 = x and INT_MIN / -1 = INT_MIN, but not every backend
+        // implements it (GLSL leaves both undefined): divide by 1 instead and select x
+        const keep = operand === "i32"
+          ? `(${b} == 0i || (${a} == i32(-2147483647 - 1) && ${b} == -1i))`
+          : `(${b} == 0u)`;
+        const one = operand === "i32" ? "1i" : "1u";
+        return `select(${a} / select(${b}, ${one}, ${keep}), ${a}, ${keep})`;
+      }
       case "pow":
         return `${this.use(POW, "pow_f32")}(${a}, ${b})`;
       case "maximum":

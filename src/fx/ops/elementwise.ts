@@ -195,7 +195,9 @@ function binaryOp(name: BinaryName, spec: BinarySpec): OpDef {
   };
 }
 
-/** Apply `fn` to broadcast operands element by element; literals are cast to `dt` first. */
+/** Apply `fn` to broadcast operands element by element; tensors of another dtype and
+ * literals are converted to the compute dtype `dt` first, as the kernels do (an i32 compared
+ * with an f32 is compared as f32: 2147483647 == 2147483648.0). */
 function zipWith(
   ops: (number | RefTensor)[],
   shape: number[],
@@ -204,7 +206,11 @@ function zipWith(
   fn: (v: number[]) => number,
 ): RefTensor {
   const n = shape.reduce((p, s) => p * s, 1);
-  const datas = ops.map((o) => (typeof o === "number" ? null : broadcastTo(o, shape)));
+  const datas = ops.map((o) => {
+    if (typeof o === "number") return null;
+    const d = broadcastTo(o, shape);
+    return o.dtype === dt ? d : d.map((x) => convertFrom(x, o.dtype, dt));
+  });
   const consts = ops.map((o) => (typeof o === "number" ? convertScalar(o, dt) : 0));
   const v = new Array<number>(ops.length);
   const out = new Float64Array(n);
