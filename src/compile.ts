@@ -233,8 +233,8 @@ export class CompiledGraph {
       } else {
         if (isDetached(v)) {
           throw new InputError(
-            `run() input '${s.name}': its ArrayBuffer was detached (transferred) before the ` +
-              `run could upload it`,
+            `input ${next - 1} ('${s.name}'): its ArrayBuffer is detached (transferred) before ` +
+              `the run could upload it; keep inputs alive until run() resolves`,
           );
         }
         sources.push({ data: v });
