@@ -36,3 +36,18 @@ export * from "./errors.ts";
 export { DTYPES, typedArrayFor } from "./dtype.ts";
 export { randomArray, rng } from "./random.ts";
 export type { DType, TypedArray } from "./dtype.ts";
+
+// models in: PyTorch export and safetensors
+export {
+  readSafetensors,
+  readSafetensorsMetadata,
+  SAFETENSORS_DTYPES,
+  writeSafetensors,
+} from "./io/safetensors.ts";
+export type { HostTensor, SafetensorsDType } from "./io/safetensors.ts";
+export { loadSafetensors } from "./io/safetensors_load.ts";
+export type { LoadSafetensorsOptions } from "./io/safetensors_load.ts";
+export { loadTorchExport } from "./io/torch_export.ts";
+export type { TorchExport, TorchExportManifest } from "./io/torch_export.ts";
+export { readBytes } from "./io/bytes.ts";
+export type { ProgressFn } from "./io/bytes.ts";
