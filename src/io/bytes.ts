@@ -15,7 +15,9 @@ export interface ByteSource {
 }
 
 interface DenoFs {
-  open(path: string | URL): Promise<{ readable: ReadableStream<Uint8Array>; stat(): Promise<{ size: number }> }>;
+  open(
+    path: string | URL,
+  ): Promise<{ readable: ReadableStream<Uint8Array>; stat(): Promise<{ size: number }> }>;
   errors: { NotFound: new (...a: never[]) => Error };
 }
 
@@ -51,7 +53,9 @@ export async function openBytes(src: string | URL): Promise<ByteSource> {
       const { size } = await f.stat();
       return { name, total: size, stream: f.readable };
     } catch (e) {
-      if (e instanceof fs.errors.NotFound) throw new InputError(`cannot open '${name}': no such file`);
+      if (e instanceof fs.errors.NotFound) {
+        throw new InputError(`cannot open '${name}': no such file`);
+      }
       throw new InputError(`cannot open '${name}': ${(e as Error).message}`);
     }
   }

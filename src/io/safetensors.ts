@@ -121,7 +121,9 @@ export function parseHeader(
 
 function parseEntry(name: string, v: unknown, source: string): SafetensorsEntry {
   const where = `${source}: tensor '${name}'`;
-  if (!isObj(v)) throw new InputError(`${where}: entry must be an object {dtype, shape, data_offsets}`);
+  if (!isObj(v)) {
+    throw new InputError(`${where}: entry must be an object {dtype, shape, data_offsets}`);
+  }
   const { dtype, shape, data_offsets: off } = v;
   if (typeof dtype !== "string" || !(dtype in SAFETENSORS_DTYPES)) {
     throw new DTypeError(
@@ -285,7 +287,7 @@ export function readSafetensorsMetadata(bytes: Uint8Array, source = "safetensors
 export function writeSafetensors(
   record: Record<string, HostTensor>,
   metadata?: Record<string, string>,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   const blobs: Uint8Array[] = [];
