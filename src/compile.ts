@@ -378,7 +378,11 @@ export class CompiledGraph {
     return {
       functions,
       // every placeholder, params included: the executor binds them all in graph order
-      inputs: this.#allSpecs().map((s) => ({ name: s.name, dtype: s.dtype, numel: numel(s.shape) })),
+      inputs: this.#allSpecs().map((s) => ({
+        name: s.name,
+        dtype: s.dtype,
+        numel: numel(s.shape),
+      })),
     };
   }
 
