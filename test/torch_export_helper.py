@@ -18,8 +18,8 @@ import torch_models  # noqa: E402
 
 
 def random_like(a, gen):
-    if a.dtype == torch.int64:
-        return torch.randint(0, 64, a.shape, generator=gen)
+    if a.dtype == torch.int64:  # token ids and the like: stay within the example's range
+        return torch.randint(int(a.min()), int(a.max()) + 1, a.shape, generator=gen)
     return torch.randn(a.shape, generator=gen, dtype=a.dtype)
 
 

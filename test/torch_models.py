@@ -125,6 +125,31 @@ class MLP(nn.Module):
         return F.log_softmax(self.net(x), dim=-1)
 
 
+class Zoo(nn.Module):
+    """Many small ops the three models do not use, each mapped by a handler of the exporter:
+    comparisons and logic, clamps, var/std, max over a dim, argmax, stack/repeat/unbind,
+    select, split_with_sizes, baddbmm, an f16 round trip, integer arithmetic."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.randn(4, 6))
+
+    def forward(self, x, y, n):
+        a = x * self.scale
+        m = (a > 0) & (y <= 0.5) | (a != y).logical_not()
+        b = torch.where(m, a.clamp(-0.5, 0.7), y.sigmoid().reciprocal())
+        v = a.var(dim=-1, keepdim=True) + a.std(dim=0, unbiased=False).mean()
+        mx, idx = torch.max(b, dim=1)
+        s = torch.stack([mx, b.amin(dim=1), idx.float()], dim=0)
+        r = b.repeat(2, 1)[1:5] + b.abs().exp().log()
+        u0, u1 = y.unbind(0)[:2]
+        p, q = torch.split(a, [2, 4], dim=1)
+        z = torch.baddbmm(y[None, :2, :4], p.t()[None], q[None], beta=0.5, alpha=2.0)
+        h = (a.half() * 2).float() - x.select(1, 3)[:, None]
+        k = (n * 3 - 1) // 2 + n.sum()
+        return b + v, s, r * (u0 + u1), z, h, k, torch.ge(a, y).sum(dim=1), x.argmax(dim=-1)
+
+
 class Unsupported(nn.Module):
     """Uses two aten ops webgpu-inductor cannot express (cumsum, flip)."""
 
@@ -152,9 +177,14 @@ def mlp():
     return MLP().eval(), (torch.randn(6, 24),)
 
 
+def zoo():
+    torch.manual_seed(4)
+    return Zoo().eval(), (torch.randn(4, 6), torch.randn(4, 6), torch.randint(-9, 9, (5,)))
+
+
 def unsupported():
     torch.manual_seed(3)
     return Unsupported().eval(), (torch.randn(4, 8),)
 
 
-MODELS = {"gpt2": gpt2, "llama": llama, "mlp": mlp}
+MODELS = {"gpt2": gpt2, "llama": llama, "mlp": mlp, "zoo": zoo}

@@ -29,7 +29,7 @@ HANDLERS = {
     "tanh": m.unary("tanh"), "sigmoid": m.unary("sigmoid"), "relu": m.unary("relu"),
     "silu": m.unary("silu"), "reciprocal": m.unary("reciprocal"), "gelu": m.gelu,
     "add": m.binary("add"), "sub": m.binary("sub"), "mul": m.binary("mul"), "div": m.div_mode,
-    "true_divide": m.binary("div"), "rsub": m.rsub, "pow": m.pow_,
+    "true_divide": m.binary("div"), "floor_divide": m.floor_divide, "rsub": m.rsub, "pow": m.pow_,
     "maximum": m.binary("maximum"), "minimum": m.binary("minimum"),
     "eq": m.compare("eq"), "lt": m.compare("lt"), "gt": m.compare("gt"), "ne": m.ne,
     "ge": m.ge_le("gt"), "le": m.ge_le("lt"),

@@ -87,7 +87,30 @@ def div_mode(cx, a, k):
         return binary("div")(cx, a[:2], {})
     if mode == "trunc" and cx.out.dtype == "i32":
         return binary("div")(cx, a[:2], {})  # our integer division truncates, as C does
+    if mode == "floor" and cx.out.dtype == "i32":
+        return floor_divide(cx, a[:2], {})
     raise Unmappable(f"div with rounding_mode={mode!r} on {cx.out.dtype} (no floor/trunc op)")
+
+
+def floor_divide(cx, a, k):
+    """Integer a // b (Python's floor) from truncating division: q - (r != 0 and sign(r) !=
+    sign(b)), r = a - q*b. Floats would need a floor op, which we lack."""
+    if cx.out.dtype != "i32":
+        raise Unmappable(f"floor division of {cx.out.dtype} (only integers: there is no floor op)")
+    x, y = cx.operands(a[0], a[1], "i32")
+    b = cx.base
+    q = cx.emit("div", [x, y], {}, base=b + "_trunc")
+    r = cx.emit("sub", [x, cx.emit("mul", [q, y], {}, base=b + "_qb")], {}, base=b + "_rem")
+    nonzero = cx.emit("eq", [cx.emit("eq", [r, 0], {}, base=b + "_r0"), False], {}, base=b + "_nz")
+    r_neg = cx.emit("lt", [r, 0], {}, base=b + "_rneg")
+    if isinstance(y, (int, float)):
+        differ = r_neg if y >= 0 else cx.emit("eq", [r_neg, False], {}, base=b + "_differ")
+    else:
+        y_neg = cx.emit("lt", [y, 0], {}, base=b + "_yneg")
+        same = cx.emit("eq", [r_neg, y_neg], {}, base=b + "_same")
+        differ = cx.emit("eq", [same, False], {}, base=b + "_differ")
+    fix = cx.emit("where", [nonzero, differ, False], {}, base=b + "_fix")
+    return cx.emit("sub", [q, cx.cast(fix, "i32")], {})
 
 
 def pow_(cx, a, k):
