@@ -172,6 +172,14 @@ Deno.test({
       assert(msg.includes(want), `expected "${want}" in:\n${msg}`);
     }
     await assert.rejects(Deno.stat(`${dir}/graph.json`), "nothing is written on failure");
+    // a buffer updated in forward and dropout sampling in training mode, via export()
+    const { errors } = await exportAll() as { errors: Record<string, string> };
+    const mut = errors.mutating ?? "(export() did not fail)";
+    assert(mut.startsWith("export_torch: 2 problem(s) mapping Mutating"), mut);
+    assert(mut.includes("aten.bernoulli_.float at node 'bernoulli_' (test/torch_models.py:"), mut);
+    assert(mut.includes("random op (export the module in eval mode"), mut);
+    assert(mut.includes("aten.copy_.default at node 'copy_'"), mut);
+    assert(mut.includes("writes into 'count' in place"), mut);
   },
 });
 

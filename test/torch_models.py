@@ -128,7 +128,9 @@ class MLP(nn.Module):
 class Zoo(nn.Module):
     """Many small ops the three models do not use, each mapped by a handler of the exporter:
     comparisons and logic, clamps, var/std, max over a dim, argmax, stack/repeat/unbind,
-    select, split_with_sizes, baddbmm, an f16 round trip, integer arithmetic."""
+    select, split_with_sizes, baddbmm, an f16 round trip, integer arithmetic, permute, rsub,
+    amax, ones_like, maximum/minimum, squeeze, tanh/sqrt/cos/sin, min, logical_and, clamp_min,
+    zeros_like, new_ones, full_like."""
 
     def __init__(self):
         super().__init__()
@@ -147,7 +149,13 @@ class Zoo(nn.Module):
         z = torch.baddbmm(y[None, :2, :4], p.t()[None], q[None], beta=0.5, alpha=2.0)
         h = (a.half() * 2).float() - x.select(1, 3)[:, None]
         k = (n * 3 - 1) // 2 + n.sum()
-        return b + v, s, r * (u0 + u1), z, h, k, torch.ge(a, y).sum(dim=1), x.argmax(dim=-1)
+        w = (1 - a.permute(1, 0)).amax(dim=0)[:, None] + torch.ones_like(a) * (a < y)
+        w = w + torch.maximum(a, y).minimum(x).unsqueeze(0).squeeze(0)
+        e = torch.tanh(a).abs().sqrt().cos() + torch.sin(y) * (a == y) - torch.min(b)
+        e = e + torch.logical_and(a > 0, y > 0) + torch.clamp_min(a, 0.1) + torch.zeros_like(a)
+        e = e + a.new_ones(4, 6) + torch.full_like(a, 2.0) + torch.log_softmax(a, dim=0)
+        return (b + v, s, r * (u0 + u1), z, h, k, torch.ge(a, y).sum(dim=1), x.argmax(dim=-1), w,
+                e)
 
 
 class Unsupported(nn.Module):
@@ -160,6 +168,19 @@ class Unsupported(nn.Module):
     def forward(self, x):
         y = torch.cumsum(self.lin(x), dim=-1)
         return torch.flip(y, dims=[0]) + 1
+
+
+class Mutating(nn.Module):
+    """Updates a buffer in forward and samples dropout in training mode: neither can export."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", torch.zeros(3))
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        self.count += 1
+        return self.drop(x) + self.count
 
 
 def gpt2():
@@ -185,6 +206,10 @@ def zoo():
 def unsupported():
     torch.manual_seed(3)
     return Unsupported().eval(), (torch.randn(4, 8),)
+
+
+def mutating():
+    return Mutating().train(), (torch.randn(3),)
 
 
 MODELS = {"gpt2": gpt2, "llama": llama, "mlp": mlp, "zoo": zoo}

@@ -13,7 +13,12 @@ from aten_map import EMPTY, HANDLERS, RANDOM
 
 TORCH_MAJOR = int(torch.__version__.split(".")[0])
 IDENT = re.compile(r"[^A-Za-z0-9_]")
-TORCH_DIR = os.path.dirname(torch.__file__)
+FRAME = re.compile(r'\s*File "([^"]+)", line (\d+), in (\S+)')
+# frames in these are torch's, not the user's module
+NOT_USER = tuple(os.path.normpath(os.path.dirname(p)) + os.sep for p in (
+    torch.__file__, os.path.join(os.path.dirname(torch.__file__), "..", "functorch", "x")))
+# frames from here outwards are the exporter and its caller
+TOOLS = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 # ---------------------------------------------------------------------------------------------
@@ -22,16 +27,27 @@ TORCH_DIR = os.path.dirname(torch.__file__)
 
 def location(node):
     """`file:line in fn: code` of the innermost frame outside torch's own sources."""
-    st = node.meta.get("stack_trace") or ""
-    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', st)
+    lines = (node.meta.get("stack_trace") or "").splitlines()
+    frames = []
+    for i, ln in enumerate(lines):
+        m = FRAME.match(ln)
+        if m:
+            nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            frames.append((*m.groups(), "" if FRAME.match(nxt) else nxt))
     if TORCH_MAJOR >= 2:
         frames = frames[::-1]  # innermost first: 1.13 writes it first, 2.x last
-    user = [f for f in frames if not f[0].startswith(TORCH_DIR)]
-    if not (user or frames):
-        return "no stack trace recorded"
-    f, line, fn, code = (user or frames)[0]
+    inner = []
+    for f in frames:
+        if os.path.abspath(f[0]).startswith(TOOLS):
+            break
+        inner.append(f)
+    user = [f for f in inner
+            if not f[0].startswith("<") and not os.path.abspath(f[0]).startswith(NOT_USER)]
+    if not user:
+        return "no line of the module: torch added it"
+    f, line, fn, code = user[0]
     rel = os.path.relpath(f)
-    return f"{f if rel.startswith('..') else rel}:{line} in {fn}: {code.strip()}"
+    return f"{f if rel.startswith('..') else rel}:{line} in {fn}: {code}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +292,18 @@ class Translator:
 
     def _check_mutation(self, node):
         schema = getattr(node.target, "_schema", None)
-        if schema is not None and schema.is_mutable:
+        if schema is None or not schema.is_mutable:
+            return
+        if _packet(node.target).rstrip("_") in RANDOM:
+            self._report(node, "random op (export the module in eval mode, without sampling)")
+            return
+        target = node.args[0] if node.args else None
+        names = {n: name for n, (_, name, _) in zip(
+            [n for n in self.cap.gm.graph.nodes if n.op == "placeholder"], self.cap.inputs)}
+        if target in names:
+            self._report(node, f"writes into '{names[target]}' in place (forward updates an "
+                               "input or buffer; only pure forwards are supported)")
+        else:
             self._report(node, "mutates its input in place (only functional graphs are supported)")
 
     def _report(self, node, why):

@@ -44,6 +44,7 @@ class Captured:
         self.gm, self.inputs, self.outputs, self.aliases = gm, inputs, outputs, aliases
         self.problems = list(problems)
         self.notes = []
+        self.how = ""
 
 
 def _named_tensors(module):
@@ -76,7 +77,14 @@ def _input_names(module, n):
 def _capture_make_fx(module, example_args):
     """torch 1.13: make_fx(functionalize(functional_call)) with fake tensors."""
     from torch.fx.experimental.proxy_tensor import PythonKeyTracer, make_fx
-    from torch.nn.utils import stateless
+    try:  # torch 2.x
+        from torch.func import functional_call, functionalize
+    except ImportError:  # torch 1.13
+        from torch.nn.utils.stateless import functional_call
+        try:
+            from functorch import functionalize
+        except ImportError:  # mutations then show up as in-place ops, which are reported
+            functionalize = None
 
     canon, first, aliases = {}, [], {}
     for fqn, t, kind in _named_tensors(module):
@@ -91,13 +99,10 @@ def _capture_make_fx(module, example_args):
     def fn(*args):
         state = dict(zip(names, args[:len(names)]))
         state.update({a: args[i] for a, i in alias_of.items()})
-        return stateless.functional_call(module, state, tuple(args[len(names):]))
+        return functional_call(module, state, tuple(args[len(names):]))
 
-    try:
-        from functorch import functionalize
+    if functionalize is not None:
         fn = functionalize(fn)
-    except ImportError:  # mutations then show up as in-place ops, which are reported
-        pass
     tensors = [t.detach() for _, t, _ in first]
     old = PythonKeyTracer.record_stack_traces
     PythonKeyTracer.record_stack_traces = True
@@ -118,6 +123,7 @@ def _capture_make_fx(module, example_args):
     out = [n for n in gm.graph.nodes if n.op == "output"][0]
     cap = Captured(gm, inputs, pytree.tree_flatten(out.args[0])[0], aliases)
     cap.notes = notes
+    cap.how = "make_fx(functionalize, " + ("real)" if notes else "fake)")
     return cap
 
 
@@ -151,11 +157,17 @@ def _capture_export(module, example_args):
                             "(buffer or input mutation); only pure forwards are supported")
         else:
             outs.append(node)
-    return Captured(gm, inputs, outs, {}, problems)
+    cap = Captured(gm, inputs, outs, {}, problems)
+    cap.how = "torch.export"
+    return cap
 
 
-def capture(module, example_args):
-    if TORCH_MAJOR >= 2 and hasattr(torch, "export"):
+def capture(module, example_args, how="auto"):
+    """The aten graph: "export" (torch.export, the default on torch 2.x) or "make_fx" (the
+    default on 1.13, and a fallback on 2.x)."""
+    if how not in ("auto", "export", "make_fx"):
+        raise ExportError(f"capture must be 'auto', 'export' or 'make_fx', got {how!r}")
+    if how == "export" or (how == "auto" and TORCH_MAJOR >= 2 and hasattr(torch, "export")):
         return _capture_export(module, example_args)
     return _capture_make_fx(module, example_args)
 
@@ -195,16 +207,17 @@ def save_safetensors(tensors, path, metadata=None):
 # export
 
 
-def export(module, example_args, out_dir):
+def export(module, example_args, out_dir, capture_with="auto"):
     """Capture `module(*example_args)`, map it to our graph and write graph.json,
-    model.safetensors and export.json into `out_dir`. Returns the manifest (export.json)."""
+    model.safetensors and export.json into `out_dir`. Returns the manifest (export.json).
+    `capture_with`: "auto", "export" (torch 2.x) or "make_fx"."""
     if isinstance(example_args, torch.Tensor):
         example_args = (example_args,)
     example_args = tuple(example_args)
     for i, a in enumerate(example_args):
         if not isinstance(a, torch.Tensor):
             raise ExportError(f"example_args[{i}] is a {type(a).__name__}; only tensors are supported")
-    cap = capture(module, example_args)
+    cap = capture(module, example_args, capture_with)
     tr = Translator(cap)
     user, outs = tr.run()
     if tr.problems:
@@ -227,7 +240,7 @@ def export(module, example_args, out_dir):
     manifest = {
         "format": "webgpu-inductor.torch-export", "version": 1,
         "torch": torch.__version__,
-        "capture": "torch.export" if TORCH_MAJOR >= 2 else "make_fx(functionalize, fake)",
+        "capture": cap.how,
         "module": type(module).__name__,
         "params": [n for n, (k, _, _) in tr.placeholders.items() if k in ("param", "buffer")],
         "constants": [n for n, (k, _, _) in tr.placeholders.items() if k == "constant"],
@@ -266,10 +279,12 @@ def main(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("factory", help="FILE.py:FUNCTION returning (module, example_args)")
     p.add_argument("out_dir")
+    p.add_argument("--capture", default="auto", choices=["auto", "export", "make_fx"],
+                   help="torch.export (torch 2.x default) or make_fx (1.13 default)")
     a = p.parse_args(argv)
     try:
         module, example_args = _load_factory(a.factory)()
-        m = export(module, example_args, a.out_dir)
+        m = export(module, example_args, a.out_dir, a.capture)
     except ExportError as e:
         print(str(e), file=sys.stderr)
         return 1
