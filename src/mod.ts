@@ -20,7 +20,7 @@ export { graphFromJSON, graphToJSON } from "./fx/json.ts";
 export { listOps } from "./fx/registry.ts";
 export { registerCustomOp } from "./fx/custom_ops.ts";
 export { ATTENTION_OP, HOST_READBACK_OP, VIEW_DTYPE_OP } from "./custom_ops/index.ts";
-export type { CustomOpSpec } from "./fx/custom_ops.ts";
+export type { CustomKernelTarget, CustomOpSpec } from "./fx/custom_ops.ts";
 export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";
 export type {
@@ -32,10 +32,21 @@ export type {
 } from "./compile.ts";
 export { empty, Tensor, tensor, zeros } from "./runtime/tensor.ts";
 export type { TensorOptions } from "./runtime/tensor.ts";
+export { describeTarget } from "./codegen/wgsl/target.ts";
+export type { KernelTarget } from "./codegen/wgsl/target.ts";
+export type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
 export * from "./errors.ts";
 export { DTYPES, typedArrayFor } from "./dtype.ts";
 export { randomArray, rng } from "./random.ts";
 export type { DType, TypedArray } from "./dtype.ts";
+
+// models in: GGUF and tokenizers
+export { readGGUF } from "./io/gguf.ts";
+export type { GGUFFile, GGUFTensor, GGUFValue, GGUFValueType } from "./io/gguf.ts";
+export { writeGGUF } from "./io/gguf_write.ts";
+export type { GGUFTensorInput, GGUFWriteOptions } from "./io/gguf_write.ts";
+export { Tokenizer, TokenStreamDecoder } from "./tokenizer/tokenizer.ts";
+export type { DecodeOptions, EncodeOptions, FromJSONOptions } from "./tokenizer/tokenizer.ts";
 
 // models in: PyTorch export and safetensors
 export {
