@@ -13,7 +13,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 sys.path.insert(0, HERE)
-from export_torch import ExportError, export, save_safetensors  # noqa: E402
+from export_torch import export, save_safetensors  # noqa: E402
 import torch_models  # noqa: E402
 
 
@@ -38,12 +38,7 @@ def main(root, seed, names):
         ref = {f"input.{i}": a for i, a in enumerate(inputs)}
         ref.update({f"output.{i}": o for i, o in enumerate(outs)})
         save_safetensors(ref, os.path.join(root, name, "reference.safetensors"))
-    errors = {}
-    try:  # must fail: the message is checked by the test
-        export(*torch_models.mutating(), os.path.join(root, "mutating"))
-    except ExportError as e:
-        errors["mutating"] = str(e)
-    print(json.dumps({"torch": torch.__version__, "export_seconds": timings, "errors": errors}))
+    print(json.dumps({"torch": torch.__version__, "export_seconds": timings}))
 
 
 if __name__ == "__main__":

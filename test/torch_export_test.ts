@@ -14,43 +14,13 @@ import {
   writeSafetensors,
 } from "../src/mod.ts";
 import { assertClose, freshSeed, type Tolerance } from "./helpers.ts";
+import { PY, ROOT, run, torchMissing } from "./torch_env.ts";
 
-const PY = "/usr/bin/python3";
-const ROOT = new URL("..", import.meta.url).pathname;
 const OUT = `${ROOT}test/out/torch_export`;
 /** f32 on both sides; sums and matmuls associate differently on the GPU than in torch's CPU
  * kernels (measured on lavapipe: max abs error 4e-6 on GPT-2 logits, 3e-7 elsewhere). */
 const TOL: Tolerance = { atol: 5e-5, rtol: 1e-4 };
-
-async function run(cmd: string, args: string[]) {
-  const out = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
-    .output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Whether /usr/bin/python3 can find torch (found but broken fails the tests instead). */
-async function torchMissing(): Promise<string | null> {
-  try {
-    const r = await run(PY, [
-      "-c",
-      "import importlib.util as u; print(u.find_spec('torch') is not None)",
-    ]);
-    return r.stdout.trim() === "True" ? null : `${PY} has no torch module`;
-  } catch (e) {
-    return `${PY} cannot run (${(e as Error).message})`;
-  }
-}
-
-const missing = await torchMissing();
-if (missing) {
-  console.log(
-    `%cSKIPPING the PyTorch export tests: ${missing}. Install Debian's python3-torch ` +
-      `(apt-get install -y python3-torch) to run them.`,
-    "color: yellow; font-weight: bold",
-  );
-}
-const ignore = missing !== null;
+const ignore = (await torchMissing("the PyTorch export parity tests")) !== null;
 
 const seed = freshSeed();
 let exported: Promise<Record<string, unknown>> | null = null;
@@ -148,54 +118,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "export CLI: unsupported aten ops fail with one message listing op, node and module line",
-  ignore,
-  async fn() {
-    const dir = `${OUT}/unsupported`;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    const r = await run(PY, ["tools/export_torch.py", "test/torch_models.py:unsupported", dir]);
-    assert.equal(r.code, 1, r.stderr);
-    const src = (await Deno.readTextFile(`${ROOT}test/torch_models.py`)).split("\n");
-    const line = (s: string) => src.findIndex((l) => l.includes(s)) + 1;
-    const msg = r.stderr.trim();
-    assert(msg.startsWith("export_torch: 2 problem(s) mapping Unsupported"), msg);
-    assert(!msg.includes("Traceback"), msg);
-    for (
-      const [op, node, code] of [
-        ["aten.cumsum.default", "cumsum", "y = torch.cumsum(self.lin(x), dim=-1)"],
-        ["aten.flip.default", "flip", "return torch.flip(y, dims=[0]) + 1"],
-      ]
-    ) {
-      const want = `${op} at node '${node}' (test/torch_models.py:${
-        line(code)
-      } in forward: ${code})`;
-      assert(msg.includes(want), `expected "${want}" in:\n${msg}`);
-    }
-    await assert.rejects(Deno.stat(`${dir}/graph.json`), "nothing is written on failure");
-    // a buffer updated in forward and dropout sampling in training mode, via export()
-    const { errors } = await exportAll() as { errors: Record<string, string> };
-    const mut = errors.mutating ?? "(export() did not fail)";
-    assert(mut.startsWith("export_torch: 2 problem(s) mapping Mutating"), mut);
-    assert(mut.includes("aten.bernoulli_.float at node 'bernoulli_' (test/torch_models.py:"), mut);
-    assert(mut.includes("random op (export the module in eval mode"), mut);
-    assert(mut.includes("aten.copy_.default at node 'copy_'"), mut);
-    assert(mut.includes("writes into 'count' in place"), mut);
-  },
-});
-
-Deno.test({
-  name: "export CLI writes the same graph as export(); loadTorchExport over HTTP (fetch)",
+  name: "loadTorchExport over HTTP (fetch, the browser's path) runs the same",
   ignore,
   async fn() {
     await exportAll();
-    const dir = `${OUT}/mlp_cli`;
-    const r = await run(PY, ["tools/export_torch.py", "test/torch_models.py:mlp", dir]);
-    assert.equal(r.code, 0, r.stderr);
-    assert(r.stdout.startsWith(`wrote ${dir}/graph.json`), r.stdout);
-    assert.equal(
-      await Deno.readTextFile(`${dir}/graph.json`),
-      await Deno.readTextFile(`${OUT}/mlp/graph.json`),
-    );
+    const dir = `${OUT}/mlp`;
     const ac = new AbortController();
     const server = Deno.serve({ port: 0, signal: ac.signal, onListen: () => {} }, async (req) => {
       try {
