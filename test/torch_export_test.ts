@@ -109,6 +109,8 @@ Deno.test({
         llama.notes.some((n: string) => n.startsWith("traced with real tensors")),
         llama.notes,
       );
+      const zoo = JSON.parse(await Deno.readTextFile(`${OUT}/zoo/export.json`));
+      assert(zoo.notes.includes("bfloat16 is computed as f32"), zoo.notes);
       const lsaved = readSafetensors(await Deno.readFile(`${OUT}/llama/model.safetensors`));
       assert("inv_freq" in lsaved, "non-persistent buffers are saved too");
     } finally {

@@ -135,9 +135,10 @@ class Zoo(nn.Module):
     def __init__(self):
         super().__init__()
         self.scale = nn.Parameter(torch.randn(4, 6))
+        self.bf16 = nn.Parameter(torch.randn(4, 6).bfloat16())  # saved as BF16, read as f32
 
     def forward(self, x, y, n):
-        a = x * self.scale
+        a = x * self.scale + self.bf16.float()
         m = (a > 0) & (y <= 0.5) | (a != y).logical_not()
         b = torch.where(m, a.clamp(-0.5, 0.7), y.sigmoid().reciprocal())
         v = a.var(dim=-1, keepdim=True) + a.std(dim=0, unbiased=False).mean()
