@@ -3,7 +3,7 @@
 // re-derives every call's meta through the op registry and checks it against the file.
 import { type DType, isDType, shapeStr } from "../dtype.ts";
 import { GraphError } from "../errors.ts";
-import { callOp } from "./builder.ts";
+import { callOp, checkArgDepth, kwargsObject } from "./builder.ts";
 import {
   type Arg,
   Graph,
@@ -127,6 +127,7 @@ function checkStructure(nodes: Record<string, unknown>[]): void {
     if (!Array.isArray(n.args) || (n.kwargs !== undefined && !isObj(n.kwargs))) {
       throw new GraphError(`node '${n.name}': args must be a list and kwargs an object`);
     }
+    checkArgDepth([n.args, n.kwargs, n.meta], `node '${n.name}'`, true);
     index.set(n.name, i);
   });
   const deps = nodes.map((n) => refsIn([n.args, Object.values(n.kwargs ?? {})]));
@@ -231,7 +232,7 @@ export function graphFromJSON(json: unknown): Graph {
     } else {
       if (typeof n.target !== "string") throw new GraphError(`${where}: missing target`);
       const args = (n.args as unknown[]).map((a) => decodeArg(a, byName, where));
-      const kwargs: Kwargs = {};
+      const kwargs: Kwargs = kwargsObject();
       for (const [k, v] of Object.entries(n.kwargs ?? {})) kwargs[k] = decodeArg(v, byName, where);
       node = callOp(g, n.target, args, kwargs, name);
       if (n.meta !== undefined) checkMeta(node, decodeMeta(n.meta, where), where);
