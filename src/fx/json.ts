@@ -10,7 +10,9 @@ import {
   installGraphCodec,
   type Kwargs,
   Node,
+  NODE_NAME,
   type NodeKind,
+  PLACEHOLDER_NAME,
   type TensorMeta,
 } from "./graph.ts";
 
@@ -71,7 +73,6 @@ const SPECIAL: Record<SpecialFloat, number> = {
   nan: NaN,
   "-0": -0,
 };
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const isObj = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
 
@@ -112,8 +113,12 @@ function checkStructure(nodes: Record<string, unknown>[]): void {
   const index = new Map<string, number>();
   nodes.forEach((n, i) => {
     const where = `node ${i}`;
-    if (typeof n.name !== "string" || !NAME.test(n.name)) {
-      throw new GraphError(`${where}: name ${JSON.stringify(n.name)} is not an identifier`);
+    const pattern = n.op === "placeholder" ? PLACEHOLDER_NAME : NODE_NAME;
+    if (typeof n.name !== "string" || !pattern.test(n.name)) {
+      throw new GraphError(
+        `${where}: name ${JSON.stringify(n.name)} is not an identifier` +
+          (n.op === "placeholder" ? " or a dotted path of them (a.b.0.c)" : ""),
+      );
     }
     if (index.has(n.name)) throw new GraphError(`duplicate node name '${n.name}'`);
     if (!["placeholder", "call_function", "output"].includes(n.op as string)) {
