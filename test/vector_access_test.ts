@@ -94,6 +94,12 @@ const CASES: Case[] = [
     fn: (x) => x.neg(),
     inputs: [{ shape: [7, 4, 1] }],
   },
+  {
+    // four constant positions: the untaken operand's index is a negative constant
+    name: "cat of [1] and [3] into one vec4",
+    fn: (a, b) => ops.cat([a, b], 0),
+    inputs: [{ shape: [1] }, { shape: [3] }],
+  },
   { name: "odd innermost dim stays scalar", fn: (x) => x.abs(), inputs: [{ shape: [4, 6] }] },
   {
     name: "copy_ into an input, then read",

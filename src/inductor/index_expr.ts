@@ -214,6 +214,10 @@ export function ivars(e: IndexExpr, out = new Set<string>()): Set<string> {
 
 /** WGSL (u32) form, e.g. `x0 * 64u + x1`; negative parts are subtracted. */
 export function istr(e: IndexExpr, renderInd: (v: unknown) => string = () => "ind"): string {
+  // a constant index below 0 is only ever read on the untaken side of a select (cat's other
+  // operand at a constant position) and must not be a constant expression that underflows or
+  // indexes out of bounds (WGSL compile errors): read element 0 instead, a value never used
+  if (e.terms.size === 0) return e.c > 0 ? `${e.c}u` : "0u";
   const pos: string[] = [];
   const neg: string[] = [];
   const atoms = [...e.terms.values()].sort((a, b) => atomKey(a[0]).localeCompare(atomKey(b[0])));

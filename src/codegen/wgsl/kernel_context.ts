@@ -144,7 +144,7 @@ export class KernelContext implements BufferAccess {
     this.vec.used.add(id);
     const to = this.dtype(m.target ?? m.name);
     const t = wgslStorageType(to);
-    const parts = vs.map((v) => storeValue(v, from, to));
+    const parts = vs.map((v) => storeValue(v, from, to, scope.helpers));
     return `${id}[${scope.index(bases[0]!)}] = vec4<${t}>(${parts.join(", ")});`;
   }
 
@@ -160,7 +160,7 @@ export class KernelContext implements BufferAccess {
 
   /** The statement storing register value `v` (of dtype `from`) as element `index` (a WGSL u32
    * expression) of member `m`'s storage. */
-  storeStmt(m: IRBuffer, index: string, v: string, from: DType): string {
+  storeStmt(m: IRBuffer, index: string, v: string, from: DType, helpers?: Set<string>): string {
     const id = this.storeIdent(m);
     if (this.storesEmulatedF16(m)) {
       if (this.f16Writes === "words") {
@@ -170,7 +170,7 @@ export class KernelContext implements BufferAccess {
       }
       return `${f16StoreFn(id)}(${index}, ${convert(v, from, "f32")});`;
     }
-    const value = storeValue(v, from, this.dtype(m.target ?? m.name));
+    const value = storeValue(v, from, this.dtype(m.target ?? m.name), helpers);
     if (this.vec.declared.has(id)) {
       // a scalar write makes the binding scalar in the final rendering (vector_access.ts)
       this.vec.scalarWrites.add(id);

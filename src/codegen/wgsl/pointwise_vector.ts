@@ -17,7 +17,7 @@ import {
   varsViaFlat,
 } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec, POINTWISE_WORKGROUP } from "./kernel_spec.ts";
-import { Scope } from "./render.ts";
+import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
 import { settleVectorBindings, VEC, type VectorAccess } from "./vector_access.ts";
 
 /** The dimension four elements are taken along: the innermost one longer than 1, when its
@@ -66,7 +66,7 @@ function render(
         // a write through a view or at runtime indices: one element at a time
         const e = ctx.body(vindex(d.store.index, "u32"), vars);
         if (e.k !== "index") throw new Error(`kernel ${g.name}: bad store index`);
-        const write = ctx.storeStmt(m, scope.index(e.e), v, d.body.dtype);
+        const write = ctx.storeStmt(m, scope.index(e.e), v, d.body.dtype, scope.helpers);
         if (d.store.guard) {
           scope.emit(`if (${scope.value(ctx.body(d.store.guard, vars))}) { ${write} }`);
         } else scope.emit(write);
@@ -83,7 +83,11 @@ function render(
     const dt = (m.def as PointwiseDef).body.dtype;
     const st = ctx.vectorStoreStmt(m, p.idx, p.vs, dt, scope);
     if (st) scope.emit(st);
-    else p.idx.forEach((e, j) => scope.emit(ctx.storeStmt(m, scope.index(e), p.vs[j], dt)));
+    else {
+      p.idx.forEach((e, j) =>
+        scope.emit(ctx.storeStmt(m, scope.index(e), p.vs[j], dt, scope.helpers))
+      );
+    }
   });
   const wg = POINTWISE_WORKGROUP;
   const units = n / VEC;
@@ -92,6 +96,7 @@ function render(
     ...scope.helpers,
     `@compute @workgroup_size(${wg})`,
     `fn main(@builtin(global_invocation_id) gid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+    `  ${OPAQUE_ZERO_INIT}`,
     `  let gid = gid3.x + gid3.y * nwg.x * ${wg}u;`,
     `  if (gid >= ${units}u) { return; }`,
     ...declareUnravel("gid", "x", frame).map((l) => "  " + l),

@@ -23,7 +23,8 @@ import {
 import { vectorDim } from "./pointwise_vector.ts";
 import { settleVectorBindings, type VectorAccess } from "./vector_access.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { F32_NAN, F32_NEG_INF, F32_POS_INF, literal, regType, Scope } from "./render.ts";
+import { ARGMAX_TAKES, MAXIMUM, MINIMUM, useHelper } from "./ieee.ts";
+import { F32_NEG_INF, F32_POS_INF, literal, OPAQUE_ZERO_INIT, regType, Scope } from "./render.ts";
 import {
   SUBGROUP_PARAMS,
   subgroupDecls,
@@ -45,25 +46,37 @@ function identity(rtype: ReductionType, d: DType): string {
   }
 }
 
-/** Combine two partials of a reduction computed in register type `t`. Float max/min propagate
- * NaN as torch does (WGSL's max/min may return either operand for a NaN: llvmpipe and
- * SwiftShader drop it); the NaN test is on the bits, which fast-math cannot fold away. */
-function combine(rtype: ReductionType, acc: string, v: string, t = ""): string {
-  const nan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
-  const f = (op: string) =>
-    t === "f32"
-      ? `select(${op}(${acc}, ${v}), ${F32_NAN}, ${nan(acc)} || ${nan(v)})`
-      : `${op}(${acc}, ${v})`;
+/** acc ⊕ v. Float max/min propagate NaN (torch.max/min; WGSL's max/min may drop it). */
+function combine(
+  rtype: ReductionType,
+  acc: string,
+  v: string,
+  d: DType,
+  helpers: Set<string>,
+): string {
+  const float = d === "f32" || d === "f16";
   switch (rtype) {
     case "sum":
       return `${acc} + ${v}`;
     case "max":
-      return f("max");
+      if (!float) return `max(${acc}, ${v})`;
+      useHelper(helpers, MAXIMUM);
+      return `maximum_f32(${acc}, ${v})`;
     case "min":
-      return f("min");
+      if (!float) return `min(${acc}, ${v})`;
+      useHelper(helpers, MINIMUM);
+      return `minimum_f32(${acc}, ${v})`;
     case "argmax":
       throw new Error("argmax combines value and index");
   }
+}
+
+/** Does candidate value `v` at index `i` replace argmax's current (`c`, `ci`)? Floats: NaN is
+ * the maximum and the first NaN wins (torch.argmax). */
+function argmaxTakes(v: string, i: string, c: string, ci: string, d: DType, h: Set<string>) {
+  if (d !== "f32" && d !== "f16") return `${v} > ${c} || (${v} == ${c} && ${i} < ${ci})`;
+  useHelper(h, ARGMAX_TAKES);
+  return `argmax_takes_f32(${v}, ${i}, ${c}, ${ci})`;
 }
 
 /** Classify how a member maps into the kernel's frame. */
@@ -186,7 +199,8 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       const accIdx = `acci${phase}`;
       flushTop();
       if (d.rtype === "argmax") {
-        body.push(`var ${acc} = ${identity("max", valT)};`, `var ${accIdx} = 0u;`);
+        // 0xffffffff: no element seen yet (an invocation past the row's end keeps it)
+        body.push(`var ${acc} = ${identity("max", valT)};`, `var ${accIdx} = 0xffffffffu;`);
       } else if (V === 1) body.push(`var ${acc} = ${identity(d.rtype, m.dtype)};`);
       else {
         for (let j = 0; j < V; j++) body.push(`var ${acc}_${j} = ${identity(d.rtype, m.dtype)};`);
@@ -194,13 +208,17 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       rLoop((s, vars, j) => {
         const v = s.value(ctx.body(d.body, vars));
         if (d.rtype === "argmax") {
-          s.emit(`if (${v} > ${acc}) { ${acc} = ${v}; ${accIdx} = rr; }`);
-        } else if (V === 1) s.emit(`${acc} = ${combine(d.rtype, acc, v, accT)};`);
-        else s.emit(`${acc}_${j} = ${combine(d.rtype, `${acc}_${j}`, v, accT)};`);
+          // the loop visits indices in increasing order: a later equal value never wins
+          const takes = argmaxTakes(v, "rr", acc, accIdx, valT, top.helpers);
+          s.emit(`if (${accIdx} == 0xffffffffu || ${takes}) { ${acc} = ${v}; ${accIdx} = rr; }`);
+        } else if (V === 1) s.emit(`${acc} = ${combine(d.rtype, acc, v, valT, top.helpers)};`);
+        else {
+          s.emit(`${acc}_${j} = ${combine(d.rtype, `${acc}_${j}`, v, valT, top.helpers)};`);
+        }
       });
       if (V > 1 && d.rtype !== "argmax") {
         // fold the per-element accumulators pairwise
-        const c = (a: string, b: string) => combine(d.rtype, a, b, accT);
+        const c = (a: string, b: string) => combine(d.rtype, a, b, m.dtype, top.helpers);
         body.push(
           `let ${acc}_01 = ${c(`${acc}_0`, `${acc}_1`)};`,
           `let ${acc}_23 = ${c(`${acc}_2`, `${acc}_3`)};`,
@@ -222,7 +240,7 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
           sh,
           result,
           identity: d.rtype === "argmax" ? identity("max", valT) : identity(d.rtype, m.dtype),
-          combine: (a, b) => combine(d.rtype, a, b, vt),
+          combine: (a, b) => combine(d.rtype, a, b, m.dtype, top.helpers),
           wg: WG,
         }, top.helpers));
       } else if (!serial) {
@@ -237,14 +255,15 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
         body.push(`workgroupBarrier();`);
         for (let s = L / 2; s >= 1; s /= 2) {
           if (d.rtype === "argmax") {
+            const takes = argmaxTakes("ov", "oi", `${sh}[lid]`, `${sh}i[lid]`, valT, top.helpers);
             body.push(
               `if (${lane} < ${s}u) { let ov = ${sh}[lid + ${s}u]; let oi = ${sh}i[lid + ${s}u]; ` +
-                `if (ov > ${sh}[lid] || (ov == ${sh}[lid] && oi < ${sh}i[lid])) { ${sh}[lid] = ov; ${sh}i[lid] = oi; } }`,
+                `if (oi != 0xffffffffu && (${sh}i[lid] == 0xffffffffu || ${takes})) { ${sh}[lid] = ov; ${sh}i[lid] = oi; } }`,
             );
           } else {
             body.push(
               `if (${lane} < ${s}u) { ${sh}[lid] = ${
-                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, accT)
+                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, m.dtype, top.helpers)
               }; }`,
             );
           }
@@ -281,7 +300,7 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       const s = top.child();
       const v = s.value(ctx.body(d.body, vars));
       const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-      s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
+      s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype, s.helpers));
       body.push(serial ? "{" : `${rowStoreGuard}{`, ...s.lines.map((l) => "  " + l), "}");
       stored.push(m.name);
     } else {
@@ -297,7 +316,7 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
         const v = s.value(ctx.body(d.body, vars));
         const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
         if (V === 1) {
-          s.emit(spareGuard(spare, ctx.storeStmt(m, s.index(idx), v, d.body.dtype)));
+          s.emit(spareGuard(spare, ctx.storeStmt(m, s.index(idx), v, d.body.dtype, s.helpers)));
           return;
         }
         idxs.push(idx);
@@ -305,7 +324,8 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
         if (idxs.length < V) return;
         // the last element of a step: one vec4 store, or four scalar ones
         const st = ctx.vectorStoreStmt(m, idxs, vs, d.body.dtype, s) ??
-          idxs.map((e, k) => ctx.storeStmt(m, s.index(e), vs[k], d.body.dtype)).join(" ");
+          idxs.map((e, k) => ctx.storeStmt(m, s.index(e), vs[k], d.body.dtype, s.helpers))
+            .join(" ");
         s.emit(spareGuard(spare, st));
       });
       stored.push(m.name);
@@ -322,6 +342,7 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       ...top.helpers,
       `@compute @workgroup_size(${WG})`,
       `fn main(@builtin(global_invocation_id) gid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+      `  ${OPAQUE_ZERO_INIT}`,
       `  let row = gid3.x + gid3.y * nwg.x * ${WG}u;`,
       `  if (row >= ${rows}u) { return; }`,
       ...rowDecl.map((l) => "  " + l),
@@ -354,6 +375,7 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${
         subgroups ? `, ${SUBGROUP_PARAMS}` : ""
       }) {`,
+      `  ${OPAQUE_ZERO_INIT}`,
       ...rowLines.map((l) => "  " + l),
       ...rowDecl.map((l) => "  " + l),
       ...(subgroups ? subgroupPrologue().map((l) => "  " + l) : []),
