@@ -252,7 +252,7 @@ export class CompiledGraph {
     if (output === "array") return r.arrays!;
     if (opts.out) return opts.out;
     return r.buffers!.map((b, i) =>
-      Tensor.adopt(h, b, outSpecs[i].shape, outSpecs[i].dtype, `output ${i}`)
+      Tensor.adopt(h, b, outSpecs[i].shape, outSpecs[i].dtype, `output ${i}`, r.recycle)
     );
   }
 
@@ -303,7 +303,8 @@ export class CompiledGraph {
     return (await ex.replay(iterations, opts)) / iterations;
   }
 
-  /** The outputs as they are on the device now (after `timeDevice`), read back. */
+  /** The outputs as they are on the device now (after `timeDevice`), read back. (A run that
+   * returned Tensors handed its output buffers to them: read those instead.) */
   async readOutputs(): Promise<TypedArray[]> {
     return await (await this.#ensure()).readOutputs();
   }

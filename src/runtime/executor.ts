@@ -29,6 +29,12 @@ interface Slot {
   /** Where it lives once placed. */
   buffer?: GPUBuffer;
   offset: number;
+  /** An output slot with a buffer of its own: a run that returns device buffers hands this
+   * buffer to the caller and takes another (see #handOver), so launches binding it make their
+   * bind groups per run, as for inputs. */
+  handOver?: boolean;
+  /** Buffers of this slot's size the caller gave back (disposed outputs), for the next runs. */
+  spare?: GPUBuffer[];
 }
 
 /** What a name is bound to: a slot seen with the name's own dtype and length (a reuse or a
@@ -103,6 +109,9 @@ export interface RunRequest extends RunOptions {
 export interface RunResult {
   arrays?: TypedArray[];
   buffers?: GPUBuffer[];
+  /** For a buffer of `buffers` the caller disposes: takes it back for later runs (true), or
+   * declines (false: the caller destroys it). */
+  recycle?: (b: GPUBuffer) => boolean;
 }
 
 const POISON: Record<DType, number> = {
@@ -133,7 +142,10 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
 export class Executor {
   readonly slots: Slot[] = [];
-  #buffers: GPUBuffer[] = [];
+  /** Buffers this executor destroys at dispose (slots', arenas', spares'). */
+  #owned = new Set<GPUBuffer>();
+  /** Handed-over buffers (and taken-back spares): the slot whose size they have. */
+  #spareOf = new WeakMap<GPUBuffer, Slot>();
   #inputs: Slot[] = [];
   /** The executor's own upload buffer per input (made when host data is first given). */
   #inputUploads: (GPUBuffer | undefined)[] = [];
@@ -294,6 +306,18 @@ export class Executor {
     const { launches } = this.#interpret();
     for (const l of launches) checkBindingSizes(this.h, l.spec.name, l.slots);
     this.#place();
+    // outputs in buffers of their own can be handed to the caller instead of copied
+    const arenaBuffers = new Set(
+      this.options.arena
+        ? this.slots.filter((s) => !s.input && !s.ownBuffer).map((s) => s.buffer)
+        : [],
+    );
+    for (const o of this.#outputs) {
+      const s = o.slot;
+      if (!s.input && !s.ownBuffer && s.offset === 0 && !arenaBuffers.has(s.buffer)) {
+        s.handOver = true;
+      }
+    }
     for (const l of launches) checkNoOverlap(l.spec.name, l.slots);
     const pending = launches.map(async ({ idx, spec, slots }) => {
       const pipeline = await getPipeline(this.h, { name: spec.name, wgsl: spec.wgsl });
@@ -304,7 +328,7 @@ export class Executor {
         kind: "launch",
         name: spec.name,
         pipeline,
-        bindGroup: slots.some((s) => s.input)
+        bindGroup: slots.some((s) => s.input || s.handOver)
           ? undefined
           : this.#bindGroup(pipeline, spec.name, slots),
         groups: new Map(),
@@ -335,7 +359,8 @@ export class Executor {
    * decode loop alternating a few tensors reuses its groups). */
   #groupFor(a: Launch): GPUBindGroup {
     if (a.bindGroup) return a.bindGroup;
-    const key = a.slots.map((s) => s.input ? this.#idOf(s.buffer!) : "-").join(",");
+    const key = a.slots.map((s) => (s.input || s.handOver ? this.#idOf(s.buffer!) : "-"))
+      .join(",");
     let g = a.groups.get(key);
     if (g) {
       a.groups.delete(key); // least recently used goes first
@@ -409,7 +434,7 @@ export class Executor {
 
   #alloc(bytes: number, label: string): GPUBuffer {
     const b = createStorageBuffer(this.h, bytes, label);
-    this.#buffers.push(b);
+    this.#owned.add(b);
     return b;
   }
 
@@ -434,7 +459,7 @@ export class Executor {
       this.#bindInputs(req.inputs);
       if (req.poison) this.#poison();
       await this.#launchFrom(0);
-      if (req.output === "buffer") buffers = this.#copyOutputs(req.out ?? []);
+      if (req.output === "buffer") buffers = this.#takeOutputs(req.out ?? []);
       else {
         const wb = req.writeBack ?? [];
         const ranges = [
@@ -446,7 +471,7 @@ export class Executor {
     } finally {
       release();
     }
-    if (buffers) return { buffers };
+    if (buffers) return { buffers, recycle: (b) => this.#recycle(b) };
     const got = await pending!;
     const wb = req.writeBack ?? [];
     wb.forEach((i, k) => {
@@ -474,12 +499,22 @@ export class Executor {
     });
   }
 
-  /** Each output copied into a fresh buffer the caller owns (or into `out[i]`). */
-  #copyOutputs(out: (GPUBuffer | undefined)[]): GPUBuffer[] {
+  /** Each output in a buffer the caller owns: the output slot's own buffer, handed over (the
+   * kernels wrote it; the slot takes a spare or a new buffer for the next run), or a copy
+   * (into `out[i]` when given; an output that is an input, a view, an arena range, or the same
+   * slot as an earlier output). Handing over saves a copy of every output per run: on lavapipe,
+   * gelu on [4096, 4096], a run returning Tensors took 98 ms (163 CPU ms) against 74 ms for
+   * the kernel alone; handing over, 64 ms (117) against 67 (106). */
+  #takeOutputs(out: (GPUBuffer | undefined)[]): GPUBuffer[] {
     const made: GPUBuffer[] = [];
+    const handed = new Set<Slot>();
     try {
       const res = this.#outputs.map((b, i) => {
         const bytes = Math.max(4, roundUp(b.numel * gpuBytes(b.dtype), 4));
+        if (!out[i] && b.slot.handOver && b.slot.bytes === bytes && !handed.has(b.slot)) {
+          handed.add(b.slot);
+          return this.#handOver(b.slot);
+        }
         let dst = out[i];
         if (!dst) {
           dst = createStorageBuffer(this.h, bytes, `${b.slot.label} (output ${i})`);
@@ -496,6 +531,29 @@ export class Executor {
       for (const b of made) destroyBuffer(b);
       throw e;
     }
+  }
+
+  /** The slot's buffer, now the caller's; the slot gets a spare or a new buffer. */
+  #handOver(s: Slot): GPUBuffer {
+    const b = s.buffer!;
+    const next = s.spare?.pop() ?? createStorageBuffer(this.h, s.bytes, s.label);
+    this.#owned.delete(b);
+    this.#owned.add(next);
+    s.buffer = next;
+    this.#spareOf.delete(next);
+    this.#spareOf.set(b, s);
+    return b;
+  }
+
+  /** A handed-over buffer the caller disposed: kept as a spare of its slot (at most two). */
+  #recycle(b: GPUBuffer): boolean {
+    const s = this.#spareOf.get(b);
+    if (this.#disposed || !s) return false;
+    s.spare ??= [];
+    if (s.spare.length >= 2) return false;
+    s.spare.push(b);
+    this.#owned.add(b);
+    return true;
   }
 
   #poison(): void {
@@ -595,8 +653,8 @@ export class Executor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const b of this.#buffers) destroyBuffer(b);
-    this.#buffers = [];
+    for (const b of this.#owned) destroyBuffer(b);
+    this.#owned.clear();
     this.slots.length = 0;
     this.#actions = [];
   }

@@ -36,6 +36,7 @@ export class Tensor {
   #ready: Promise<void> | undefined;
   #failed: unknown;
   #disposed = false;
+  #recycle: ((b: GPUBuffer) => boolean) | undefined;
 
   /** Internal: use `tensor()`, `zeros()` or `empty()`. */
   constructor(
@@ -77,15 +78,20 @@ export class Tensor {
     this.#buffer = b;
   }
 
-  /** Wraps a buffer a run produced (the caller owns it from now on). */
+  /** Wraps a buffer a run produced (the caller owns it from now on). `recycle`, when given,
+   * may take the buffer back at dispose (a compiled graph reusing it for a later output);
+   * otherwise, or when it declines, dispose destroys it. */
   static adopt(
     h: DeviceHandle,
     buffer: GPUBuffer,
     shape: readonly number[],
     dtype: DType,
     name: string,
+    recycle?: (b: GPUBuffer) => boolean,
   ): Tensor {
-    return new Tensor(shape, dtype, name, { h, buffer });
+    const t = new Tensor(shape, dtype, name, { h, buffer });
+    t.#recycle = recycle;
+    return t;
   }
 
   get disposed(): boolean {
@@ -156,7 +162,7 @@ export class Tensor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#buffer) destroyBuffer(this.#buffer);
+    if (this.#buffer && !this.#recycle?.(this.#buffer)) destroyBuffer(this.#buffer);
     this.#buffer = undefined;
   }
 }
