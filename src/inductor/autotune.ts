@@ -7,10 +7,12 @@
 // partition's wrapper leaves that to its parent (upstream SubgraphPythonWrapperCodegen), so in
 // the 2.9.0 port a partition's script fails with "get_raw_stream is not defined" — patch D.
 import { customKernelSpec } from "../codegen/wgsl/custom.ts";
-import { generateKernel } from "../codegen/wgsl/generate.ts";
+import { generateKernel, groupKind } from "../codegen/wgsl/generate.ts";
 import type { GroupInput } from "../codegen/wgsl/kernel_context.ts";
 import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 import { genMatmul, type MatmulConfig } from "../codegen/wgsl/matmul.ts";
+import { genReduction, reductionShape } from "../codegen/wgsl/reduction.ts";
+import { layoutCandidates } from "../codegen/wgsl/reduction_layout.ts";
 import type { KernelTarget } from "../codegen/wgsl/target.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel } from "../dtype.ts";
@@ -100,7 +102,7 @@ export function selectKernels(p: Program, t: KernelTarget): KernelChoice {
 }
 
 /** Pick the kernels for device `h`: the adapter's target, then (when enabled) matmul tile
- * configs benchmarked on it. Returns the target and the kernel of every launch line. */
+ * configs and reduction layouts benchmarked on it. Returns the target and the kernel of every launch line. */
 export async function runAutotune(
   h: DeviceHandle,
   p: Program,
@@ -111,7 +113,8 @@ export async function runAutotune(
   if (!autotuneEnabled()) return { target, kernels: chosen };
   for (const w of [...p.partitions.values(), p.main]) {
     const lines = w.lines.filter((l): l is KernelLine =>
-      l.op === "kernel" && l.node.kind === "matmul"
+      l.op === "kernel" && !l.spec.custom &&
+      (l.node.kind === "matmul" || l.node.kind === "reduction")
     );
     if (!lines.length) continue;
     const kernels: TuneKernel[] = lines.map((l) => {
@@ -119,15 +122,25 @@ export async function runAutotune(
       const first = chosen.get(l)!;
       const seen = new Set<string>([first.wgsl]);
       const candidates = [first];
-      // configs of the template flavour that suits the adapter
-      for (const cfg of TILE_CONFIGS.filter((c) => c.kind === target.matmulKind)) {
+      const add = (make: () => KernelSpec) => {
         try {
-          const spec = genMatmul(input, cfg);
+          const spec = make();
           if (!seen.has(spec.wgsl)) {
             seen.add(spec.wgsl);
             candidates.push(spec);
           }
         } catch { /* config invalid for this shape */ }
+      };
+      if (groupKind(input) === "matmul") {
+        // configs of the template flavour that suits the adapter
+        for (const cfg of TILE_CONFIGS.filter((c) => c.kind === target.matmulKind)) {
+          add(() => genMatmul(input, cfg));
+        }
+      } else {
+        // reduction layouts: rows per workgroup x lanes per row, vec4 or scalar steps
+        for (const layout of layoutCandidates(reductionShape(input))) {
+          add(() => genReduction({ ...input, reductionLayout: layout }));
+        }
       }
       const sizes = first.bindings.map((b) => {
         const buf = w.sched.byName.get(b.storage);
