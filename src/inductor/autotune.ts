@@ -43,6 +43,10 @@ export const TILE_CONFIGS: MatmulConfig[] = [
   { kind: "register", tileM: 32, tileN: 64, tileK: 4, threadM: 4, threadN: 8 },
   { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 },
   { kind: "register", tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 },
+  // taller and wider vec4 register tiles (in the lavapipe microbenchmark of matmul 1024 within
+  // 10% of the 8x8 tile either way)
+  { kind: "register", tileM: 128, tileN: 64, tileK: 4, threadM: 16, threadN: 8 },
+  { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 },
 ];
 
 export function autotuneEnabled(): boolean {

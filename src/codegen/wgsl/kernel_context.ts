@@ -106,14 +106,22 @@ export class KernelContext implements BufferAccess {
     return this.g.buffer(buf).dtype;
   }
   /** A load of `buf` at `index` from a vec4 binding: a component of a shared vector load while
-   * a four-element section renders element `vec.lane`, else a component of the element's vec4. */
+   * a vector section renders an element at one of `vec.lanes`, else a component of the
+   * element's vec4. */
   vectorLoad(buf: string, index: IndexExpr, scope: Scope): string | undefined {
     const id = this.ident(buf);
     if (!this.vec.declared.has(id)) return undefined;
     const wrap = (raw: string) => (this.dtype(buf) === "bool" ? `(${raw} != 0u)` : raw);
-    const j = this.vec.lane;
-    const base = j === null ? null : vectorBase(index, j);
-    if (base && j !== null) {
+    let j = -1;
+    let base = null;
+    for (const l of this.vec.lanes) {
+      base = vectorBase(index, l);
+      if (base) {
+        j = l;
+        break;
+      }
+    }
+    if (base) {
       this.vec.used.add(id);
       const key = `vec4(${id},${base.key})`;
       let r = scope.lookup(key);

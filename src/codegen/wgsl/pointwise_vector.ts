@@ -56,7 +56,7 @@ function render(
   const scope = new Scope(ctx);
   const pending = storedMembers.map(() => ({ idx: [] as IndexExpr[], vs: [] as string[] }));
   for (let j = 0; j < VEC; j++) {
-    vec.lane = j;
+    vec.lanes = [j];
     const kIdx = fIdx.map((e, i) => (i === vd ? iadd(imul(e, VEC), iconst(j)) : e));
     storedMembers.forEach((m, mi) => {
       const d = m.def as PointwiseDef;
@@ -76,7 +76,7 @@ function render(
       pending[mi].vs.push(v);
     });
   }
-  vec.lane = null;
+  vec.lanes = [];
   storedMembers.forEach((m, mi) => {
     const p = pending[mi];
     if (!p.idx.length) return;

@@ -170,10 +170,10 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
     const inner = top.child();
     const rDecl = declareUnravel("rr", "r", rFrame);
     for (let j = 0; j < V; j++) {
-      if (V > 1) vec.lane = j;
+      if (V > 1) vec.lanes = [j];
       emitStep(inner, V > 1 ? spaceIdxAt(j) : spaceIdx, j);
     }
-    vec.lane = null;
+    vec.lanes = [];
     const start = serial ? "0u" : lane === "lid" ? "lid" : "lane";
     const step = serial ? "1u" : `${L}u`;
     body.push(`for (var rr = ${start}; rr < ${steps}u; rr = rr + ${step}) {`);

@@ -58,8 +58,10 @@ export class VectorAccess {
   readonly used = new Set<string>();
   /** Declared bindings written by a scalar store (never vectorized). */
   readonly scalarWrites = new Set<string>();
-  /** The element being rendered (0..3), or null outside a four-element section. */
-  lane: number | null = null;
+  /** Which component(s) of a vec4 the element being rendered may be (0..3; a matmul operand
+   * may be contiguous along k or along n): a load is read from a vec4 with the first of these
+   * for which it is aligned. Empty outside a vector section. */
+  lanes: number[] = [];
 
   constructor(allowed: ReadonlySet<string> | "all") {
     this.allowed = allowed;
