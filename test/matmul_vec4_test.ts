@@ -47,6 +47,12 @@ const CASES: { name: string; fn: Fn; shapes: number[][]; vec4: boolean }[] = [
     vec4: true,
   },
   {
+    name: "wide 8x16 tiles: [136, 32] x [32, 256]",
+    fn: (a, b) => a.matmul(b),
+    shapes: [[136, 32], [32, 256]],
+    vec4: true,
+  },
+  {
     name: "k of 30: scalar tile",
     fn: (a, b) => a.matmul(b),
     shapes: [[64, 30], [30, 64]],
