@@ -19,7 +19,12 @@ export type { TensorMeta } from "./fx/graph.ts";
 export { graphFromJSON, graphToJSON } from "./fx/json.ts";
 export { listOps } from "./fx/registry.ts";
 export { registerCustomOp } from "./fx/custom_ops.ts";
-export { ATTENTION_OP, HOST_READBACK_OP, VIEW_DTYPE_OP } from "./custom_ops/index.ts";
+export {
+  ATTENTION_OP,
+  HOST_READBACK_OP,
+  RESHAPE_AND_CACHE_OP,
+  VIEW_DTYPE_OP,
+} from "./custom_ops/index.ts";
 export type { CustomOpSpec } from "./fx/custom_ops.ts";
 export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";

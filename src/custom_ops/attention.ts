@@ -1,13 +1,16 @@
 // vllm::unified_attention_with_output(q, k, v, out!): softmax attention that writes its result
 // into `out` and returns nothing, like vLLM's op of that name (mutates_args=["output"]). It is
 // the op that splits vLLM's graphs (a splitting op) and the one patch B's scenario needs.
-// Layout: q, k, v, out are [..., S, D] (leading dims are batch and heads).
+// Dense form: q, k, v, out are [..., S, D] (leading dims are batch and heads). Paged form (five
+// more args: key_cache, value_cache, block_table, seq_lens, query_start_loc): see
+// paged_attention.ts — the attention of vLLM's model runner over its paged KV cache.
 import { type DType, isFloat, shapeStr } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { checkPaged, PAGED_ARGS, pagedKernel, pagedReference } from "./paged_attention.ts";
 
 export const ATTENTION_OP = "vllm::unified_attention_with_output";
 
@@ -15,7 +18,22 @@ function metas(args: MetaArg[]): TensorMeta[] {
   return args.slice(0, 4) as TensorMeta[];
 }
 
+function isPaged(args: unknown[]): boolean {
+  if (args.length === 4) return false;
+  if (args.length !== 4 + PAGED_ARGS.length) {
+    throw new ShapeError(
+      `${ATTENTION_OP}: takes q, k, v, out (dense) or also ${PAGED_ARGS.join(", ")} (paged), ` +
+        `got ${args.length} arguments`,
+    );
+  }
+  return true;
+}
+
 function check(args: MetaArg[]): void {
+  if (isPaged(args)) {
+    checkPaged(ATTENTION_OP, args);
+    return;
+  }
   const [q, k, v, out] = metas(args);
   for (const [n, t] of [["q", q], ["k", k], ["v", v], ["out", out]] as const) {
     if (t.shape.length < 2) {
@@ -44,6 +62,15 @@ function scaleOf(kw: OpKwargs, d: number): number {
 }
 
 function reference(args: RefArg[], kw: OpKwargs): null {
+  if (isPaged(args)) {
+    const q = args[0] as RefTensor;
+    return pagedReference(
+      ATTENTION_OP,
+      args,
+      scaleOf(kw, q.shape[q.shape.length - 1]),
+      kw.causal !== false,
+    );
+  }
   const [q, k, v, out] = args as RefTensor[];
   const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
   const rows = q.data.length / D;
@@ -74,6 +101,7 @@ function reference(args: RefArg[], kw: OpKwargs): null {
 /** One invocation per query row; online softmax over the keys (one pass, flash-style). */
 function kernel(args: MetaArg[], kw: OpKwargs) {
   const [q, , , out] = metas(args);
+  if (isPaged(args)) return pagedKernel(args, kw, scaleOf(kw, q.shape[q.shape.length - 1]));
   const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
   const rows = q.shape.reduce((a, b) => a * b, 1) / D;
   const t = (d: DType) => d;
@@ -121,7 +149,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 registerCustomOp({
   name: ATTENTION_OP,
-  args: ["q", "k", "v", "out!"],
+  args: ["q", "k", "v", "out!", ...PAGED_ARGS.map((a) => `${a}?`)],
   kwargs: { scale: null, causal: true },
   shape: (args) => {
     check(args);

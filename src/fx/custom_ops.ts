@@ -12,7 +12,8 @@ import { getOp, registerOp } from "./registry.ts";
 export interface CustomOpSpec {
   /** `namespace::op`. */
   name: string;
-  /** Positional arg names; a trailing `!` marks an arg the op writes in place. */
+  /** Positional arg names; a trailing `!` marks an arg the op writes in place, a trailing `?`
+   * an optional arg (optional args come last; a call may leave out any tail of them). */
   args: string[];
   /** Accepted kwargs and their defaults. */
   kwargs?: Record<string, unknown>;
@@ -42,7 +43,13 @@ export interface CustomOpSpec {
 export type CustomKernelFn = (
   args: MetaArg[],
   kwargs: OpKwargs,
-) => { wgsl: string; workgroups: [number, number, number] };
+) => {
+  wgsl: string;
+  workgroups: [number, number, number];
+  /** Positional indices of the tensor arguments the kernel binds, in binding order (default:
+   * every tensor argument). An argument left out is still a dependency, just not bound. */
+  bind?: number[];
+};
 
 export interface CustomOpDef extends OpDef {
   kind: "custom";
@@ -54,7 +61,7 @@ export interface CustomOpDef extends OpDef {
 }
 
 const NAME = /^[A-Za-z_]\w*::[A-Za-z_]\w*$/;
-const ARG = /^[A-Za-z_]\w*!?$/;
+const ARG = /^[A-Za-z_]\w*[!?]?$/;
 
 export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
   const bad = (why: string) => new GraphError(`registerCustomOp('${spec.name}'): ${why}`);
@@ -66,7 +73,12 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
       `args must be identifiers, optionally ending in '!', got ${JSON.stringify(spec.args)}`,
     );
   }
-  const argNames = spec.args.map((a) => a.replace(/!$/, ""));
+  const argNames = spec.args.map((a) => a.replace(/[!?]$/, ""));
+  const required = spec.args.findIndex((a) => a.endsWith("?"));
+  const minArgs = required < 0 ? spec.args.length : required;
+  if (spec.args.slice(minArgs).some((a) => !a.endsWith("?"))) {
+    throw bad(`optional args ('?') must come last, got ${JSON.stringify(spec.args)}`);
+  }
   if (new Set(argNames).size !== argNames.length) throw bad("duplicate arg names");
   const mutates = spec.args.flatMap((a, i) => (a.endsWith("!") ? [i] : []));
   if (spec.aliasOf !== undefined && !(spec.aliasOf >= 0 && spec.aliasOf < spec.args.length)) {
@@ -79,7 +91,7 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
     name: spec.name,
     kind: "custom",
     signature: `${spec.name}(${spec.args.join(", ")})`,
-    minArgs: spec.args.length,
+    minArgs,
     maxArgs: spec.args.length,
     kwargs: { ...spec.kwargs },
     shape: (args, kw) => spec.shape(args, kw),

@@ -20,21 +20,30 @@ export function customKernelSpec(
   if (!op?.wgsl) {
     throw new CompileError(`kernel ${name}: custom op ${d.op} has no WGSL implementation`);
   }
-  const bindings: KernelBinding[] = [];
-  const metas: MetaArg[] = d.args.map((a) => {
+  // one binding per tensor argument, by positional index
+  const byArg = new Map<number, KernelBinding>();
+  const metas: MetaArg[] = d.args.map((a, i) => {
     if (!(a && typeof a === "object" && "buf" in a)) return a as MetaArg;
     const b = lookup((a as { buf: string }).buf);
-    bindings.push({
+    byArg.set(i, {
       storage: realName(b.name),
       dtype: b.dtype,
       access: d.mutated.includes(b.name) ? "read_write" : "read",
     });
     return { shape: [...b.shape], dtype: b.dtype };
   });
+  const k = op.wgsl(metas, d.kwargs);
+  const order = k.bind ?? [...byArg.keys()];
+  const bindings: KernelBinding[] = order.map((i) => {
+    const b = byArg.get(i);
+    if (!b) {
+      throw new CompileError(`kernel ${name}: ${d.op} binds argument ${i}, which is not a tensor`);
+    }
+    return b;
+  });
   if (buf.layout === "fixed") {
     bindings.push({ storage: buf.name, dtype: buf.dtype, access: "read_write" });
   }
-  const k = op.wgsl(metas, d.kwargs);
   return {
     name,
     wgsl: k.wgsl,

@@ -1,0 +1,110 @@
+// vllm::reshape_and_cache_flash(key, value, key_cache!, value_cache!, slot_mapping): writes this
+// step's keys and values into the paged KV cache in place, as vLLM's cache kernel of that name
+// does for its FlashAttention backend (layout [num_blocks, block_size, kv_heads, head_size]).
+// Token t goes to slot slot_mapping[t] (block slot / block_size, offset slot % block_size); a
+// negative slot marks a padding token and writes nothing, as in vLLM. Slots past the cache's end
+// are ignored too (the driver refuses to hand them out; a kernel cannot raise).
+import { castScalar, isFloat, shapeStr } from "../dtype.ts";
+import { DTypeError, ShapeError } from "../errors.ts";
+import { registerCustomOp } from "../fx/custom_ops.ts";
+import type { TensorMeta } from "../fx/graph.ts";
+import type { MetaArg } from "../fx/op_def.ts";
+import type { RefTensor } from "../reference/tensor.ts";
+
+export const RESHAPE_AND_CACHE_OP = "vllm::reshape_and_cache_flash";
+
+function check(args: MetaArg[]): { T: number; H: number; D: number; slots: number } {
+  const [k, v, kc, vc, sm] = args as TensorMeta[];
+  const op = RESHAPE_AND_CACHE_OP;
+  if (k.shape.length !== 3) {
+    throw new ShapeError(
+      `${op}: key must be [tokens, kv_heads, head_size], got ${shapeStr(k.shape)}`,
+    );
+  }
+  if (shapeStr(v.shape) !== shapeStr(k.shape)) {
+    throw new ShapeError(`${op}: value ${shapeStr(v.shape)} must match key ${shapeStr(k.shape)}`);
+  }
+  const [T, H, D] = k.shape;
+  for (const [n, c] of [["key_cache", kc], ["value_cache", vc]] as const) {
+    if (c.shape.length !== 4 || c.shape[2] !== H || c.shape[3] !== D) {
+      throw new ShapeError(
+        `${op}: ${n} must be [num_blocks, block_size, ${H}, ${D}] for key ${shapeStr(k.shape)}, ` +
+          `got ${shapeStr(c.shape)}`,
+      );
+    }
+  }
+  if (shapeStr(vc.shape) !== shapeStr(kc.shape)) {
+    throw new ShapeError(
+      `${op}: value_cache ${shapeStr(vc.shape)} must match key_cache ${shapeStr(kc.shape)}`,
+    );
+  }
+  if (sm.shape.length !== 1 || sm.shape[0] !== T) {
+    throw new ShapeError(`${op}: slot_mapping must be [${T}], got ${shapeStr(sm.shape)}`);
+  }
+  if (sm.dtype !== "i32") throw new DTypeError(`${op}: slot_mapping must be i32, got ${sm.dtype}`);
+  for (
+    const [n, t] of [["key", k], ["value", v], ["key_cache", kc], ["value_cache", vc]] as const
+  ) {
+    if (!isFloat(t.dtype)) throw new DTypeError(`${op}: ${n} must be f32 or f16, got ${t.dtype}`);
+  }
+  if (vc.dtype !== kc.dtype) {
+    throw new DTypeError(`${op}: value_cache is ${vc.dtype} but key_cache is ${kc.dtype}`);
+  }
+  return { T, H, D, slots: kc.shape[0] * kc.shape[1] };
+}
+
+function reference(args: unknown[]): null {
+  const [k, v, kc, vc, sm] = args as RefTensor[];
+  const { T, H, D, slots } = check(args as MetaArg[]);
+  const row = H * D;
+  for (let t = 0; t < T; t++) {
+    const slot = sm.data[t];
+    if (slot < 0 || slot >= slots) continue;
+    for (let i = 0; i < row; i++) {
+      // stored in the cache's dtype (later readers in the same graph see the rounded value)
+      kc.data[slot * row + i] = castScalar(k.data[t * row + i], kc.dtype);
+      vc.data[slot * row + i] = castScalar(v.data[t * row + i], vc.dtype);
+    }
+  }
+  return null;
+}
+
+/** One invocation per element of the step's keys (and the same element of its values). */
+function kernel(args: MetaArg[]) {
+  const { T, H, D, slots } = check(args);
+  const [k, v, kc] = args as TensorMeta[];
+  const f16 = [k.dtype, v.dtype, kc.dtype].includes("f16");
+  const row = H * D, n = T * row, WG = 64;
+  const groups = Math.ceil(n / WG);
+  const wgsl = `${f16 ? "enable f16;\n" : ""}
+@group(0) @binding(0) var<storage, read> k: array<${k.dtype}>;
+@group(0) @binding(1) var<storage, read> v: array<${v.dtype}>;
+@group(0) @binding(2) var<storage, read_write> kc: array<${kc.dtype}>;
+@group(0) @binding(3) var<storage, read_write> vc: array<${kc.dtype}>;
+@group(0) @binding(4) var<storage, read> sm: array<i32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= ${n}u) { return; }
+  let t = i / ${row}u;
+  let slot = sm[t];
+  if (slot < 0 || slot >= ${slots}) { return; }
+  let dst = u32(slot) * ${row}u + i % ${row}u;
+  kc[dst] = ${kc.dtype}(k[i]);
+  vc[dst] = ${kc.dtype}(v[i]);
+}
+`;
+  const wx = Math.min(groups, 65535);
+  return { wgsl, workgroups: [wx, Math.ceil(groups / wx), 1] as [number, number, number] };
+}
+
+registerCustomOp({
+  name: RESHAPE_AND_CACHE_OP,
+  args: ["key", "value", "key_cache!", "value_cache!", "slot_mapping"],
+  shape: (args) => {
+    check(args);
+    return null;
+  },
+  reference,
+  wgsl: kernel,
+});
