@@ -377,7 +377,8 @@ export class CompiledGraph {
     for (const [i, w] of p.partitions) functions.set(`partition_${i}`, this.#execFunction(w, true));
     return {
       functions,
-      inputs: this.inputSpecs.map((s) => ({ name: s.name, dtype: s.dtype, numel: numel(s.shape) })),
+      // every placeholder, params included: the executor binds them all in graph order
+      inputs: this.#allSpecs().map((s) => ({ name: s.name, dtype: s.dtype, numel: numel(s.shape) })),
     };
   }
 
