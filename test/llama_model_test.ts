@@ -177,3 +177,38 @@ Deno.test("llama: running past the cache's capacity is an error, not an overwrit
     await m.dispose();
   }
 });
+
+Deno.test("llama: two sequences batched in one step (prefill, then decode together)", async () => {
+  const c = tinyConfig();
+  const w = randomWeights(c, SEED + 4);
+  const m = await LlamaModel.create(c, w, {
+    blockSize: 4,
+    maxNumSeqs: 2,
+    captureSizes: [2, 16],
+  });
+  try {
+    const a = prompt(7, c.vocabSize, 1), b = prompt(4, c.vocabSize, 2);
+    const V = c.vocabSize;
+    const last = (ids: number[]) => {
+      const all = llamaReference(c, w, ids);
+      return all.slice((ids.length - 1) * V, ids.length * V);
+    };
+    const r = m.runner;
+    const first = await r.step([{ seq: 10, tokens: a }, { seq: 11, tokens: b }]);
+    assertClose(first.slice(0, V), last(a), TOL, "sequence a after prefill");
+    assertClose(first.slice(V), last(b), TOL, "sequence b after prefill");
+    // decode: b first this time (rows follow the request order), 2 tokens in the bucket of 2
+    const next = await r.step([{ seq: 11, tokens: [9] }, { seq: 10, tokens: [8] }]);
+    assertClose(next.slice(0, V), last([...b, 9]), TOL, "sequence b decode");
+    assertClose(next.slice(V), last([...a, 8]), TOL, "sequence a decode");
+    // blocks are not shared: a's 8 tokens use 2 blocks, b's 5 use 2
+    assert.deepEqual([r.cache.blocks(10).length, r.cache.blocks(11).length], [2, 2]);
+    assert.equal(
+      new Set([...r.cache.blocks(10), ...r.cache.blocks(11)]).size,
+      4,
+      "no block is in two tables",
+    );
+  } finally {
+    await m.dispose();
+  }
+});

@@ -184,23 +184,29 @@ export class LlamaModel {
         const id = sampler.sample(logits);
         result.ids.push(id);
         const piece = text.push(id);
-        const tok: GeneratedToken = { id, index, text: piece.text };
+        const finish: GenerationResult["finishReason"] | null = stopIds.has(id)
+          ? "eos"
+          : piece.stopped
+          ? "stop"
+          : result.ids.length >= maxTokens
+          ? "length"
+          : promptIds.length + result.ids.length >= ctx
+          ? "context"
+          : null;
+        // the last token carries whatever text was held back
+        const tok: GeneratedToken = { id, index, text: piece.text + (finish ? text.flush() : "") };
         if (opts.logits) tok.logits = logits;
         opts.onToken?.(tok);
         yield tok;
-        if (stopIds.has(id)) result.finishReason = "eos";
-        else if (piece.stopped) result.finishReason = "stop";
-        else if (result.ids.length >= maxTokens) result.finishReason = "length";
-        else if (promptIds.length + result.ids.length >= ctx) result.finishReason = "context";
-        else {
-          // decode time counts the steps only, not the consumer's work between tokens
-          const t1 = performance.now();
-          logits = await this.runner.step([{ seq, tokens: [id] }]);
-          result.decodeMs += performance.now() - t1;
-          result.decodeSteps++;
-          continue;
+        if (finish) {
+          result.finishReason = finish;
+          break;
         }
-        break;
+        // decode time counts the steps only, not the consumer's work between tokens
+        const t1 = performance.now();
+        logits = await this.runner.step([{ seq, tokens: [id] }]);
+        result.decodeMs += performance.now() - t1;
+        result.decodeSteps++;
       }
       result.text = text.text;
     } finally {

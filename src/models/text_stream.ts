@@ -1,6 +1,7 @@
 // Incremental detokenization for streaming (vLLM's detokenizer, HF's TextStreamer): the text of
 // the tokens so far is decoded again and the new part emitted, held back while it ends in an
-// incomplete UTF-8 sequence (U+FFFD), and cut at the first stop string.
+// incomplete UTF-8 sequence (U+FFFD) or while its end could be the start of a stop string, and
+// cut at the first stop string.
 
 /** What generation needs of a tokenizer. */
 export interface TextTokenizer {
@@ -37,11 +38,34 @@ export class TextStream {
         stopped = true;
       }
     }
-    const piece = full.length > this.#emitted ? full.slice(this.#emitted) : "";
-    this.#emitted = Math.max(this.#emitted, full.length);
+    // hold back an ending that may grow into a stop string
+    const upTo = stopped ? full.length : full.length - this.#stopPrefix(full);
+    const piece = upTo > this.#emitted ? full.slice(this.#emitted, upTo) : "";
+    this.#emitted = Math.max(this.#emitted, upTo);
     // the final text ends before a stop string even where part of it was streamed already
     this.#text = full;
     this.#stopped = stopped;
     return { text: piece, stopped };
+  }
+
+  /** The text held back so far (at the end of generation). */
+  flush(): string {
+    const piece = this.#text.slice(this.#emitted);
+    this.#emitted = this.#text.length;
+    return piece;
+  }
+
+  /** Length of the longest ending of `s` that is a proper prefix of a stop string. */
+  #stopPrefix(s: string): number {
+    let best = 0;
+    for (const stop of this.stop) {
+      for (let n = Math.min(stop.length - 1, s.length); n > best; n--) {
+        if (s.endsWith(stop.slice(0, n))) {
+          best = n;
+          break;
+        }
+      }
+    }
+    return best;
   }
 }
