@@ -377,8 +377,11 @@ export class CompiledGraph {
     for (const [i, w] of p.partitions) functions.set(`partition_${i}`, this.#execFunction(w, true));
     return {
       functions,
-      // every placeholder, params included: the executor binds them all in graph order
-      inputs: this.#allSpecs().map((s) => ({ name: s.name, dtype: s.dtype, numel: numel(s.shape) })),
+      inputs: this.#allSpecs().map((s) => ({
+        name: s.name,
+        dtype: s.dtype,
+        numel: numel(s.shape),
+      })),
     };
   }
 

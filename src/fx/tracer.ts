@@ -153,6 +153,9 @@ export const ops = {
   empty: (shape: number[], dtype: DType = "f32") => emitT("empty", [], { shape, dtype }),
   emptyLike: (x: TensorProxy, dtype: DType | null = null) => emitT("empty_like", [x], { dtype }),
   copy_: (dst: TensorProxy, src: Operand) => emitT("copy_", [dst, src]),
+  /** dst[.., index[i], ..] = src[.., i, ..] along `dim` at runtime indices; returns dst. */
+  index_copy_: (dst: TensorProxy, dim: number, index: TensorProxy, src: TensorProxy) =>
+    emitT("index_copy_", [dst, dim, index, src]),
   /** Any registered op by name (custom ops included); null when the op returns nothing. */
   call: (target: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
     emit(target, args, kwargs),
@@ -272,6 +275,9 @@ export class TensorProxy {
   }
   copy_(src: Operand) {
     return ops.copy_(this, src);
+  }
+  index_copy_(dim: number, index: TensorProxy, src: TensorProxy) {
+    return ops.index_copy_(this, dim, index, src);
   }
   toString(): string {
     return `TensorProxy(%${this.node.name}: ${this.dtype}[${this.shape.join(", ")}])`;

@@ -3,7 +3,7 @@
 // WeakDep (ordering only: a mutation must wait for earlier readers of the storage it writes).
 import type { IndexExpr } from "./index_expr.ts";
 import type { IRBuffer } from "./ir.ts";
-import { loadsOf, type VExpr } from "./value_expr.ts";
+import { loadsOf, type VExpr, vindex } from "./value_expr.ts";
 
 export type Dep =
   | { kind: "memory"; name: string; index: IndexExpr }
@@ -19,6 +19,11 @@ export function bufferReads(b: IRBuffer): Dep[] {
   };
   switch (d.kind) {
     case "pointwise":
+      fromBody(d.body);
+      // a write at computed indices reads the index tensor too
+      if (d.store) fromBody(vindex(d.store.index));
+      if (d.store?.guard) fromBody(d.store.guard);
+      break;
     case "reduction":
       fromBody(d.body);
       break;

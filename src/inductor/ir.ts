@@ -12,6 +12,11 @@ export interface PointwiseDef {
   kind: "pointwise";
   ranges: number[];
   body: VExpr;
+  /** An in-place write that does not land at the loop's flat index (copy_ into a view,
+   * index_copy_ at runtime indices): the element of the target's storage written, in the same
+   * vars, and a condition under which the write happens (out-of-range runtime indices are
+   * skipped, never written out of bounds). */
+  store?: { index: IndexExpr; guard: VExpr | null };
 }
 
 /** out[x0..] = reduce over r0..{m-1} of body(x.., r..). `space` places each var in the source

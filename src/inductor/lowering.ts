@@ -7,7 +7,17 @@ import { config } from "../config.ts";
 import { UnsupportedOpError } from "../errors.ts";
 import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { getOp } from "../fx/registry.ts";
-import { iadd, iconst, iind, imul, type IndexExpr, ivar, ravel, unravel } from "./index_expr.ts";
+import {
+  iadd,
+  iconst,
+  iind,
+  imul,
+  type IndexExpr,
+  ivar,
+  ivars,
+  ravel,
+  unravel,
+} from "./index_expr.ts";
 import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
@@ -411,6 +421,7 @@ export class GraphLowering {
       return bufferBox(b.name, b.shape, b.dtype);
     }
     if (t === "copy_") return this.lowerCopy(node, where);
+    if (t === "index_copy_") return this.lowerIndexCopy(node, where);
     return this.lowerCustom(node, where);
   }
 
@@ -738,24 +749,93 @@ export class GraphLowering {
     }
   }
 
-  lowerCopy(node: Node, where: string): TBox {
-    const dst = this.box(node.args[0], where);
-    if (!dst.buffer) {
+  /** The buffer a written value lives in and, for a view, where each of its elements sits in
+   * that buffer (a view folds into one load of the base; upstream writes through the view's
+   * strides). Unrealized values and broadcast views (several elements, one location) cannot be
+   * written. */
+  writeTarget(dst: TBox, where: string): { buffer: string; at: (idx: IndexExpr[]) => IndexExpr } {
+    if (dst.buffer) {
+      const st = contiguousStrides(dst.shape);
+      return { buffer: dst.buffer, at: (idx) => ravel(idx, st) };
+    }
+    const probe = GraphLowering.isPlainRead(dst) ? dst.load(vars("x", dst.shape)) : null;
+    if (!probe || probe.k !== "load") {
       throw new UnsupportedOpError(
-        `${where}: copy_ into a view or an unrealized value is not supported; copy into a buffer`,
+        `${where}: writing in place needs a tensor or a view of one; this value is computed ` +
+          `(shape ${shapeStr(dst.shape)}), not stored`,
       );
     }
-    this.realizeReadersOf(dst.buffer);
+    const used = ivars(probe.index);
+    dst.shape.forEach((s, i) => {
+      if (s > 1 && !used.has(`x${i}`)) {
+        throw new UnsupportedOpError(
+          `${where}: writing in place into a broadcast view (dim ${i} of ${
+            shapeStr(dst.shape)
+          } repeats one element): several elements would share one memory location`,
+        );
+      }
+    });
+    return {
+      buffer: probe.buf,
+      at: (idx) => {
+        const e = dst.load(idx);
+        if (e.k !== "load") throw new UnsupportedOpError(`${where}: view write did not fold`);
+        return e.index;
+      },
+    };
+  }
+
+  lowerCopy(node: Node, where: string): TBox {
+    const dst = this.box(node.args[0], where);
+    const tgt = this.writeTarget(dst, where);
+    this.realizeReadersOf(tgt.buffer);
     const src = this.operand(node.args[1], dst.dtype, where);
+    const idx = vars("x", dst.shape);
     this.addBuffer({
       shape: [...dst.shape],
       dtype: dst.dtype,
-      def: { kind: "pointwise", ranges: [...dst.shape], body: src(vars("x", dst.shape)) },
+      def: {
+        kind: "pointwise",
+        ranges: [...dst.shape],
+        body: src(idx),
+        ...(dst.buffer ? {} : { store: { index: tgt.at(idx), guard: null } }),
+      },
       layout: "fixed",
-      target: dst.buffer,
+      target: tgt.buffer,
       originNode: node.name,
     });
-    return bufferBox(dst.buffer, dst.shape, dst.dtype);
+    return dst.buffer ? bufferBox(dst.buffer, dst.shape, dst.dtype) : dst;
+  }
+
+  /** index_copy_(dst, dim, index, src): dst[..., index[i], ...] = src[..., i, ...] for a runtime
+   * index tensor; rows outside [0, dst.shape[dim]) are skipped on the GPU (never written out of
+   * bounds), where the reference raises. */
+  lowerIndexCopy(node: Node, where: string): TBox {
+    const dst = this.box(node.args[0], where);
+    const d = node.args[1] as number;
+    const dim = d < 0 ? d + dst.shape.length : d;
+    const index = this.box(node.args[2], where);
+    const srcBox = this.box(node.args[3], where);
+    const tgt = this.writeTarget(dst, where);
+    this.realizeReadersOf(tgt.buffer);
+    const idx = vars("x", srcBox.shape);
+    const row = vcast(index.load([idx[dim]]), "u32");
+    const size = dst.shape[dim];
+    const dstIdx = idx.map((e, i) => (i === dim ? iind(row.key, row, size) : e));
+    this.addBuffer({
+      shape: [...srcBox.shape],
+      dtype: dst.dtype,
+      def: {
+        kind: "pointwise",
+        ranges: [...srcBox.shape],
+        body: vcast(srcBox.load(idx), dst.dtype),
+        store: { index: tgt.at(dstIdx), guard: vbin("lt", row, vconst(size, "u32"), "bool") },
+      },
+      layout: "fixed",
+      target: tgt.buffer,
+      originNode: node.name,
+    });
+    return dst.buffer ? bufferBox(dst.buffer, dst.shape, dst.dtype) : dst;
   }
 
   /** Registered custom ops become FallbackKernels (upstream ir.FallbackKernel): inputs are

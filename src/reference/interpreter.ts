@@ -4,7 +4,7 @@
 // Aliasing: views and copy_ results alias their input. After a node writes an argument in
 // place (copy_, custom `out!` args), the write lands in the argument's own array, so later
 // users of that node see it, and every view already taken of the same storage is recomputed.
-// Writing into a view is not supported yet.
+// A write into a view lands in the view's array and is then copied through to its root.
 import {
   castScalar,
   dtypeOfArray,
@@ -85,13 +85,15 @@ export function interpretRef(graph: Graph, inputs: RefTensor[]): Map<Node, RefTe
     if (node.kind !== "call_function") continue;
     const def = getOp(node.target);
     const where = whereOf(node.name, node.target);
-    for (const i of def.mutates ?? []) aliases.checkWritable(node.args[i], where);
+    for (const i of def.mutates ?? []) aliases.viewChain(node.args[i], where);
     const result = run(node, def, env, where);
     if (result) env.set(node, result);
     aliases.record(node, def);
     for (const i of def.mutates ?? []) {
       const a = node.args[i];
-      if (a instanceof Node) aliases.refreshViews(a, node);
+      if (!(a instanceof Node)) continue;
+      aliases.writeThrough(a, where);
+      aliases.refreshViews(a, node);
     }
   }
   return env;
@@ -151,20 +153,58 @@ class AliasTracker {
     if (!def.mutates) this.#views.push({ node, def });
   }
 
-  /** Refuse in-place writes through a view: follow the alias chain from `arg`. */
-  checkWritable(arg: Arg, where: string) {
+  /** The views from the storage's root down to `arg` (empty when `arg` is not a view). In-place
+   * writes through byte-reinterpreting views (view_dtype) are refused. */
+  viewChain(arg: Arg, where: string): { node: Node; def: OpDef }[] {
+    const chain: { node: Node; def: OpDef }[] = [];
     let n = arg instanceof Node ? arg : null;
     while (n && n.kind === "call_function") {
       const def = getOp(n.target);
-      if (def.aliasOf === undefined) return;
+      if (def.aliasOf === undefined) break;
       if (!def.mutates) {
-        throw new UnsupportedOpError(
-          `${where}: writing in place into '${n.name}', a view (${n.target}), is not supported ` +
-            `yet (copy_ into a view); write into its base tensor instead`,
-        );
+        if (n.target.includes("::")) {
+          throw new UnsupportedOpError(
+            `${where}: writing in place into '${n.name}', a ${n.target} view, is not supported; ` +
+              `write into its base tensor instead`,
+          );
+        }
+        chain.unshift({ node: n, def });
       }
       const next = n.args[def.aliasOf];
       n = next instanceof Node ? next : null;
+    }
+    return chain;
+  }
+
+  /** A write landed in view `arg`'s own array: copy it into the root's storage. Which root
+   * element each view element is comes from running the same views over the root's element
+   * numbers (views only move data, so the numbers arrive exactly). */
+  writeThrough(arg: Arg, where: string) {
+    const chain = this.viewChain(arg, where);
+    if (!chain.length) return;
+    const root = this.rootOf(arg as Node);
+    const rootVal = this.env.get(root)!;
+    let pos: RefTensor = {
+      shape: rootVal.shape.slice(),
+      dtype: "f32",
+      data: Float64Array.from({ length: rootVal.data.length }, (_, i) => i),
+    };
+    for (const { node, def } of chain) {
+      const args = node.args.map((a, i) => (i === def.aliasOf ? pos : a)) as RefArg[];
+      pos = def.reference(args, node.kwargs, node.meta)!;
+    }
+    const view = this.env.get(arg as Node)!;
+    const seen = new Set<number>();
+    for (let i = 0; i < pos.data.length; i++) {
+      const at = pos.data[i];
+      if (seen.has(at)) {
+        throw new UnsupportedOpError(
+          `${where}: writing in place into '${(arg as Node).name}', a view in which several ` +
+            `elements share one memory location (expand), is not supported`,
+        );
+      }
+      seen.add(at);
+      rootVal.data[at] = view.data[i];
     }
   }
 

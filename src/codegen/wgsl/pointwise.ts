@@ -12,6 +12,7 @@ import {
 } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
 import { Scope, storeValue } from "./render.ts";
+import { vindex } from "../../inductor/value_expr.ts";
 
 export const POINTWISE_WORKGROUP = 256;
 
@@ -33,10 +34,23 @@ export function genPointwise(g: GroupInput): KernelSpec {
     }
     const vars = varsViaFlat(kIdx, shape, m.def.ranges);
     const v = scope.value(ctx.body(m.def.body, vars));
-    const flat = KernelContext.flat(shape, kIdx);
-    scope.emit(
-      `${ctx.storeIdent(m)}[${scope.index(flat)}] = ${storeValue(v, m.def.body.dtype, m.dtype)};`,
-    );
+    let at = KernelContext.flat(shape, kIdx);
+    const st = m.def.store;
+    if (st) {
+      // a write through a view or at runtime indices: the target element in the kernel's vars
+      const e = ctx.body(vindex(st.index, "u32"), vars);
+      if (e.k !== "index") {
+        throw new CompileError(`kernel ${g.name}: bad store index for ${m.name}`);
+      }
+      at = e.e;
+    }
+    const write = `${ctx.storeIdent(m)}[${scope.index(at)}] = ${
+      storeValue(v, m.def.body.dtype, m.dtype)
+    };`;
+    if (st?.guard) {
+      const ok = scope.value(ctx.body(st.guard, vars));
+      scope.emit(`if (${ok}) { ${write} }`);
+    } else scope.emit(write);
     stored.push(m.name);
   }
   const wg = POINTWISE_WORKGROUP;
