@@ -145,20 +145,34 @@ const BYTES: TextTokenizer = {
   encode: (t) => [...new TextEncoder().encode(t)],
   decode: (ids) => new TextDecoder().decode(Uint8Array.from(ids)),
 };
+/** The same with a streaming decoder (as src/tokenizer's Tokenizer has). */
+const STREAMING: TextTokenizer = {
+  ...BYTES,
+  decodeStream: () => {
+    const d = new TextDecoder();
+    return {
+      push: (ids) =>
+        d.decode(Uint8Array.from(typeof ids === "number" ? [ids] : ids), { stream: true }),
+      flush: () => d.decode(),
+    };
+  },
+};
 
-Deno.test("text stream: holds back incomplete characters, cuts at stop strings", () => {
-  const s = new TextStream(BYTES, ["END"]);
-  const pieces = BYTES.encode("café ENDx").map((id) => s.push(id));
-  assert.deepEqual(pieces.slice(0, 5).map((p) => p.text), ["c", "a", "f", "", "é"]);
-  const stopAt = pieces.findIndex((p) => p.stopped);
-  assert.equal(stopAt, 8, "stopped on the D of END");
-  assert.equal(s.text, "café ", "the stop string is not part of the text");
-  assert.equal(
-    pieces.map((p) => p.text).join(""),
-    "café ",
-    "'E' and 'EN' are held back: they may start the stop string",
-  );
-  const t = new TextStream(BYTES, ["END"]);
-  const streamed = BYTES.encode("an E").map((id) => t.push(id).text).join("");
-  assert.equal(streamed + t.flush(), "an E", "held-back text comes out at the end");
-});
+for (const [name, tok] of [["decode", BYTES], ["decodeStream", STREAMING]] as const) {
+  Deno.test(`text stream (${name}): holds back incomplete characters, cuts at stop strings`, () => {
+    const s = new TextStream(tok, ["END"]);
+    const pieces = BYTES.encode("café ENDx").map((id) => s.push(id));
+    assert.deepEqual(pieces.slice(0, 5).map((p) => p.text), ["c", "a", "f", "", "é"]);
+    const stopAt = pieces.findIndex((p) => p.stopped);
+    assert.equal(stopAt, 8, "stopped on the D of END");
+    assert.equal(s.text, "café ", "the stop string is not part of the text");
+    assert.equal(
+      pieces.map((p) => p.text).join(""),
+      "café ",
+      "'E' and 'EN' are held back: they may start the stop string",
+    );
+    const t = new TextStream(tok, ["END"]);
+    const streamed = BYTES.encode("an E").map((id) => t.push(id).text).join("");
+    assert.equal(streamed + t.flush(), "an E", "held-back text comes out at the end");
+  });
+}
