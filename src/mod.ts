@@ -40,4 +40,15 @@ export type { TensorOptions } from "./runtime/tensor.ts";
 export * from "./errors.ts";
 export { DTYPES, typedArrayFor } from "./dtype.ts";
 export { randomArray, rng } from "./random.ts";
+export { LlamaModel } from "./models/llama.ts";
+export type {
+  GeneratedToken,
+  GenerateOptions,
+  GenerationResult,
+  ModelOptions,
+} from "./models/llama.ts";
+export { parseLlamaConfig } from "./models/llama_config.ts";
+export type { LlamaConfig } from "./models/llama_config.ts";
+export { DEFAULT_CAPTURE_SIZES, LlamaRunner } from "./models/llama_runner.ts";
+export type { RunnerOptions, StepRequest } from "./models/llama_runner.ts";
 export type { DType, TypedArray } from "./dtype.ts";

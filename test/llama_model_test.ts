@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { getDevice } from "../src/mod.ts";
 import { LlamaModel } from "../src/models/llama.ts";
+import type { HostWeight } from "../src/models/llama_weights.ts";
 import { assertClose } from "./helpers.ts";
 import { llamaReference, randomWeights, referenceGreedy, tinyConfig } from "./llama_reference.ts";
 
@@ -88,24 +89,25 @@ Deno.test("llama: f16 weights match the reference on the f16-rounded weights", a
   }
   const c = tinyConfig();
   const w32 = randomWeights(c, SEED + 3);
-  const w16 = new Map(
-    [...w32].map((
-      [n, t],
-    ) => [n, { shape: t.shape, data: Float16Array.from(t.data as Float32Array) }]),
-  );
+  const half = (t: HostWeight) => ({ shape: t.shape, data: Float16Array.from(t.data) });
+  const w16 = new Map([...w32].map(([n, t]) => [n, half(t)]));
   const m = await LlamaModel.create(c, w16, { blockSize: 4, captureSizes: [1, 16] });
+  const m16 = await LlamaModel.create(c, w16, {
+    blockSize: 4,
+    captureSizes: [1, 16],
+    cacheDtype: "f16",
+  });
   try {
     assert.equal(m.weightDtype, "f16");
     const ids = prompt(9, c.vocabSize);
-    // the cache holds f16 keys and values: a little looser than f32
-    assertClose(
-      await m.forward(ids),
-      llamaReference(c, w16, ids),
-      { atol: 3e-2, rtol: 1e-2 },
-      "f16",
-    );
+    const want = llamaReference(c, w16, ids);
+    // f16 weights, f32 activations and cache: as tight as f32
+    assertClose(await m.forward(ids), want, TOL, "f16 weights");
+    // an f16 cache rounds keys and values: a little looser
+    assertClose(await m16.forward(ids), want, { atol: 3e-2, rtol: 1e-2 }, "f16 cache");
   } finally {
     await m.dispose();
+    await m16.dispose();
   }
 });
 

@@ -28,7 +28,8 @@ export interface RunnerOptions {
   numBlocks?: number;
   /** Token-count buckets compiled (vLLM's capture sizes; default 1, 4, 16, 64, 128). */
   captureSizes?: number[];
-  /** KV cache dtype (default: the weights'). */
+  /** KV cache dtype (default f32: activations are f32, so keys and values are stored exactly;
+   * f16 halves the cache). */
   cacheDtype?: "f32" | "f16";
   /** Config overrides while compiling. */
   compileConfig?: Record<string, unknown>;
@@ -92,7 +93,7 @@ export class LlamaRunner {
     const cap = this.maxModelLen * this.maxNumSeqs;
     this.captureSizes = sizes.filter((s) => s <= cap);
     if (!this.captureSizes.length) this.captureSizes = [Math.min(sizes[0], cap)];
-    const cacheDtype = opts.cacheDtype ?? weightDtype;
+    const cacheDtype = opts.cacheDtype ?? "f32";
     this.#shape = {
       seqs: this.maxNumSeqs,
       maxBlocks,
