@@ -50,5 +50,7 @@ export type {
 export { parseLlamaConfig } from "./models/llama_config.ts";
 export type { LlamaConfig } from "./models/llama_config.ts";
 export { DEFAULT_CAPTURE_SIZES, LlamaRunner } from "./models/llama_runner.ts";
+export { timeLlamaSteps } from "./models/llama_timing.ts";
+export type { StepTimingOptions, StepTimings } from "./models/llama_timing.ts";
 export type { RunnerOptions, StepRequest } from "./models/llama_runner.ts";
 export type { DType, TypedArray } from "./dtype.ts";

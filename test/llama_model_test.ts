@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { getDevice } from "../src/mod.ts";
 import { LlamaModel } from "../src/models/llama.ts";
+import { timeLlamaSteps } from "../src/models/llama_timing.ts";
 import type { HostWeight } from "../src/models/llama_weights.ts";
 import { assertClose } from "./helpers.ts";
 import { llamaReference, randomWeights, referenceGreedy, tinyConfig } from "./llama_reference.ts";
@@ -210,6 +211,30 @@ Deno.test("llama: two sequences batched in one step (prefill, then decode togeth
       4,
       "no block is in two tables",
     );
+  } finally {
+    await m.dispose();
+  }
+});
+
+Deno.test("llama: step timings for benchmarks (prefill and decode, host and device)", async () => {
+  const c = tinyConfig();
+  const m = await LlamaModel.create(c, randomWeights(c, SEED), { captureSizes: [1, 16] });
+  try {
+    const t = await timeLlamaSteps(m, {
+      prefillTokens: 12,
+      decodeSteps: 3,
+      repeats: 2,
+      replays: 3,
+    });
+    assert.equal(t.prefillBucket, 16);
+    for (const k of ["prefillMs", "decodeMs", "prefillDeviceMs", "decodeDeviceMs"] as const) {
+      assert.ok(t[k] > 0 && Number.isFinite(t[k]), `${k} = ${t[k]}`);
+    }
+    assert.equal(t.kernelsPerDecodeStep, m.decodeStats.kernels);
+    assert.equal(m.runner.cache.freeBlocks, m.runner.cache.opts.numBlocks, "scratch released");
+    // the model still matches the reference afterwards (replays wrote only the scratch blocks)
+    const ids = prompt(6, c.vocabSize);
+    assertClose(await m.forward(ids), llamaReference(c, randomWeights(c, SEED), ids), TOL, "after");
   } finally {
     await m.dispose();
   }
