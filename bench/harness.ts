@@ -1,15 +1,27 @@
 // Timing, counting and checking helpers shared by every system in the suite. Platform neutral:
 // no Deno APIs here, so the same code runs in Deno and in the browser page.
 
-/** One row of the suite's output (the `--json` format). */
+/** One row of the suite's output (the `--json` format). Every time is in milliseconds; the
+ * method is README.md's "Benchmarks" (and bench/measure.ts). */
 export interface Row {
   workload: string;
   system: string;
-  /** Median host-to-host time: inputs uploaded from host arrays, outputs read back. */
+  /** Median host-to-host time with the weights resident: activations uploaded from host
+   * arrays, the output read back. The headline column. */
   median_ms: number;
-  /** Median device time: inputs resident, outputs left on the device, synchronised with
-   * onSubmittedWorkDone (or the peer's own block-until-ready). */
+  /** Median host-to-host time with every input (weights too) uploaded from host arrays; only
+   * where the weights are a real part of the inputs (`uploadAllMatters`). */
+  all_ms?: number;
+  /** Device time per call: (N back-to-back calls + one sync − one call + one sync) / (N − 1),
+   * every input resident, outputs left on the device; the sync reads the last output back. */
   device_ms?: number;
+  /** One call + one sync (the same read), every input resident. */
+  call_ms?: number;
+  /** N of the device-time method. */
+  device_calls?: number;
+  /** Ours, diagnostic: the executor's recorded launches replayed (`cg.timeDevice`), by the same
+   * differential method: the kernels alone, without run()'s binding and output copies. */
+  replay_ms?: number;
   /** Throughput from device_ms (or from median_ms when there is no device time). */
   gflops?: number;
   gbps?: number;
@@ -24,10 +36,16 @@ export interface Row {
   /** Ours: compile + prepare, the first time (cold) and again for the same graph (warm). */
   compile_cold_ms?: number;
   compile_warm_ms?: number;
-  /** ours / best peer, host-to-host and device-only. */
+  /** Best peer's time / ours (above 1: ours is faster), from median_ms, device_ms and call_ms;
+   * each from the fastest peer in that column. */
   vs_best?: number;
   vs_best_device?: number;
-  /** Max |out - ref| / max |ref| over the checked elements. */
+  vs_best_call?: number;
+  /** The peers those ratios are against. */
+  best_peer?: string;
+  best_peer_device?: string;
+  best_peer_call?: string;
+  /** Max |out - ref| / max |ref| over the checked elements, worst over every checked result. */
   err?: number;
   reps?: number;
   ok: boolean;
@@ -51,6 +69,10 @@ export interface RepPolicy {
   /** Stop once this many ms were spent even before minReps (a slow system gets fewer
    * repetitions, at least one). Default 4000. */
   capMs?: number;
+  /** N of the device-time method (at least 2). */
+  deviceCalls: number;
+  /** (1 call, N calls) pairs timed for the device time (fewer when capMs is spent). */
+  deviceReps: number;
 }
 
 /** Warm-ups, then repetitions until minReps and (budget spent or maxReps). `fn` must resolve
@@ -72,6 +94,33 @@ export async function timeIt(
     times.push(now() - t);
   }
   return { median: median(times), reps: times.length, times };
+}
+
+/** The device-time method, the same for every system: `calls(n)` makes n back-to-back calls
+ * with every input resident, outputs left on the device, then one sync; it may return its own
+ * elapsed ms (else it is timed here). Pairs of calls(1) and calls(N) are timed alternately;
+ * `perCall` = (median T(N) − median T(1)) / (N − 1), which cancels the sync's fixed cost (a
+ * queue wait, the readback), and `oneCall` = median T(1). */
+export async function timeDifferential(
+  calls: (n: number) => Promise<number | void>,
+  p: RepPolicy,
+): Promise<{ perCall: number; oneCall: number; reps: number }> {
+  const n = Math.max(2, p.deviceCalls);
+  const time = async (k: number) => {
+    const t = now();
+    const own = await calls(k);
+    return typeof own === "number" ? own : now() - t;
+  };
+  const one: number[] = [], many: number[] = [];
+  const start = now();
+  const cap = p.capMs ?? 4000;
+  while (one.length < Math.max(1, p.deviceReps)) {
+    if (one.length > 0 && now() - start > cap) break;
+    one.push(await time(1));
+    many.push(await time(n));
+  }
+  const t1 = median(one), tn = median(many);
+  return { perCall: Math.max(0, (tn - t1) / (n - 1)), oneCall: t1, reps: one.length };
 }
 
 // deno-lint-ignore no-explicit-any
@@ -152,7 +201,15 @@ export function errMessage(e: unknown): string {
 }
 
 const fmtMs = (x?: number) =>
-  x === undefined ? "" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+  x === undefined
+    ? ""
+    : x >= 100
+    ? x.toFixed(0)
+    : x >= 10
+    ? x.toFixed(1)
+    : x >= 1
+    ? x.toFixed(2)
+    : x.toFixed(3);
 const fmtNum = (x?: number) =>
   x === undefined ? "" : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2);
 const fmtBytes = (x?: number) =>
@@ -168,12 +225,16 @@ export function formatTable(rows: Row[]): string {
   const header = [
     "workload",
     "system",
-    "median ms",
+    "h2h ms",
+    "all-up ms",
     "dev ms",
+    "1call ms",
+    "replay ms",
     "GFLOP/s",
     "GB/s",
-    "vs best",
-    "dev vs best",
+    "best/ours h2h",
+    "best/ours dev",
+    "best/ours 1call",
     "kern",
     "subm",
     "mem plan/unpl",
@@ -186,11 +247,15 @@ export function formatTable(rows: Row[]): string {
     r.workload,
     r.system,
     fmtMs(r.median_ms),
+    fmtMs(r.all_ms),
     fmtMs(r.device_ms),
+    fmtMs(r.call_ms),
+    fmtMs(r.replay_ms),
     fmtNum(r.gflops),
     fmtNum(r.gbps),
     fmtRatio(r.vs_best),
     fmtRatio(r.vs_best_device),
+    fmtRatio(r.vs_best_call),
     r.kernels === undefined ? "" : String(r.kernels),
     r.submits === undefined ? "" : String(r.submits),
     r.peak_bytes === undefined ? "" : `${fmtBytes(r.peak_bytes)}/${fmtBytes(r.unplanned_bytes)}`,

@@ -91,10 +91,13 @@ export function report(res: SuiteResult, where: string): string {
     "",
     formatTable(res.rows),
     "",
-    `median ms: host-to-host (inputs uploaded, output read back); dev ms: inputs resident, ` +
-    `output on device, synchronised (ours: the compiled kernels replayed by the bench).`,
-    `GFLOP/s, GB/s from dev ms (else median). vs best: ours / fastest peer (< 1: ours faster). ` +
-    `kern/subm: dispatches and submits in one call.`,
+    `h2h ms: host to host, weights resident (made once), activations uploaded, output read ` +
+    `back. all-up ms: the same with every input uploaded (where weights matter).`,
+    `dev ms: device time per call = (N calls + 1 sync - 1 call + 1 sync) / (N - 1), every input ` +
+    `resident, outputs on the device; the sync reads the last output back. 1call ms: one call ` +
+    `+ that sync. replay ms (ours): cg.timeDevice, the kernels alone, same method.`,
+    `GFLOP/s, GB/s from dev ms. best/ours: the fastest peer's time / ours in that column ` +
+    `(above 1: ours faster). kern/subm: dispatches and submits in one call.`,
     `${res.rows.filter((r) => r.ok).length}/${res.rows.length} rows ok; ` +
     `${(res.ms / 1000).toFixed(0)} s.`,
   ];

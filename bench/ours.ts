@@ -1,10 +1,14 @@
 // Our three columns: fused with replay (`ours`), fused without replay (`ours-noreplay`) and one
-// kernel per op (`ours-eager`), through the public compile()/prepare()/run() API; plus the
-// device-only timing (CompiledGraph.timeDevice: the recorded launches replayed with inputs
-// resident) and the submit-per-kernel baseline (the same launches, each submitted and awaited).
-import { compile, type CompiledGraph } from "../src/mod.ts";
-import { countGPU, errMessage, now, relErr, type RepPolicy, type Row, timeIt } from "./harness.ts";
-import type { Reference, Workload } from "./workloads.ts";
+// kernel per op (`ours-eager`), through the public API only: the weights are Tensors bound once
+// as `params`, activations go to `cg.run()` as host arrays (host to host) or as resident Tensors
+// with `{ output: "tensor" }` (device time), measured by bench/measure.ts like every peer. Plus
+// two diagnostics: `replay_ms` (cg.timeDevice, the recorded launches alone) and, for dispatch-*,
+// the submit-per-kernel baseline (the same launches, each submitted and awaited).
+import { compile, type CompiledGraph, type Tensor, tensor } from "../src/mod.ts";
+import { errMessage, now, type Row, timeDifferential, timeIt } from "./harness.ts";
+import { Checker, measure } from "./measure.ts";
+import type { DeviceCalls, PreparedRun } from "./peers/types.ts";
+import { isWeight, type Reference, uploadAllMatters, type Workload } from "./workloads.ts";
 
 export type OurSystem = "ours" | "ours-noreplay" | "ours-eager";
 
@@ -15,107 +19,126 @@ const SETTINGS: Record<OurSystem, { mode: "default" | "eager"; config: Record<st
     "ours-eager": { mode: "eager", config: {} },
   };
 
-export function checkOut(w: Workload, out: ArrayLike<number>, ref: Reference): number {
-  return relErr(out, ref.values, ref.idx, w.outLen);
-}
-
-/** Runs one of our systems on a workload: cold and warm compile, first result, counted call,
- * timed host-to-host runs and (fused and eager) device-only runs, every result checked. */
+/** Runs one of our systems on a workload: cold and warm compile, then bench/measure.ts's
+ * columns, then the diagnostics; every result checked. */
 export async function runOurs(
   system: OurSystem,
   w: Workload,
   inputs: Float32Array[],
   ref: Reference,
-  policy: RepPolicy,
 ): Promise<Row[]> {
   const { mode, config } = SETTINGS[system];
   const rows: Row[] = [];
-  let cg: CompiledGraph | null = null;
   const row: Row = { workload: w.name, system, median_ms: NaN, ok: false };
+  const owned: { dispose(): unknown }[] = [];
+  const graphs: CompiledGraph[] = [];
   try {
     const t0 = now();
-    cg = compile(w.fn, { inputs: w.specs, mode, config });
-    await cg.prepare();
-    row.compile_cold_ms = now() - t0;
-    // the first call is also the counted one
-    let out!: Float32Array;
-    const g = cg;
-    const counted = await countGPU(async () => {
-      out = (await g.run(inputs))[0] as Float32Array;
+    const params: Record<string, Tensor> = {};
+    const acts: Float32Array[] = [];
+    inputs.forEach((d, i) => {
+      const s = w.specs[i];
+      if (!isWeight(w, i)) return void acts.push(d);
+      const t = tensor(d, s.shape, { name: s.name });
+      owned.push(t);
+      params[s.name!] = t;
     });
-    row.first_ms = now() - t0;
-    row.kernels = counted?.kernels ?? cg.stats.kernels;
-    row.submits = counted?.submits;
-    row.err = checkOut(w, out, ref);
+    const tc = now();
+    const cg = compile(w.fn, { inputs: w.specs, mode, config, params });
+    graphs.push(cg);
+    await cg.prepare();
+    row.compile_cold_ms = now() - tc;
+    let cgAll: CompiledGraph | null = null;
 
-    const t1 = now();
-    const cg2 = compile(w.fn, { inputs: w.specs, mode, config });
-    await cg2.prepare();
-    row.compile_warm_ms = now() - t1;
-    await cg2.disposeAsync();
+    const prepared: PreparedRun = {
+      run: async () => (await cg.run(acts))[0] as Float32Array,
+      runAll: uploadAllMatters(w)
+        ? async () => (await cgAll!.run(inputs))[0] as Float32Array
+        : undefined,
+      device: (): Promise<DeviceCalls> => {
+        const xs = cg.inputSpecs.map((s, i) => tensor(acts[i], s.shape, { name: s.name }));
+        let last: Tensor | null = null;
+        return Promise.resolve({
+          call: async () => {
+            last?.dispose();
+            last = null;
+            last = (await cg.run(xs, { output: "tensor" }))[0];
+          },
+          read: async () => await last!.read() as Float32Array,
+          dispose: () => {
+            last?.dispose();
+            for (const x of xs) x.dispose();
+          },
+        });
+      },
+      dispose: () => {},
+    };
 
+    row.kernels = cg.stats.kernels; // replaced by the count when the prototypes can be hooked
+    await measure(row, w, prepared, ref, t0, async () => {
+      // the same graph compiled again (compile cache and pipeline cache hits)
+      const t1 = now();
+      const cg2 = compile(w.fn, { inputs: w.specs, mode, config, params });
+      await cg2.prepare();
+      row.compile_warm_ms = now() - t1;
+      await cg2.disposeAsync();
+      if (prepared.runAll) {
+        // every input uploaded per run: the same graph without params
+        cgAll = compile(w.fn, { inputs: w.specs, mode, config });
+        graphs.push(cgAll);
+        await cgAll.prepare();
+      }
+    });
     row.peak_bytes = cg.stats.peakBytes;
     row.unplanned_bytes = cg.stats.unplannedBytes;
-    const t = await timeIt(async () => {
-      out = (await g.run(inputs))[0] as Float32Array;
-    }, policy);
-    row.median_ms = t.median;
-    row.reps = t.reps;
-    row.err = Math.max(row.err, checkOut(w, out, ref));
-    row.ok = row.err <= w.tol;
-    if (!row.ok) row.note = `max rel err ${row.err.toExponential(2)} > ${w.tol}`;
+    if (cg.stats.hostOps > 0) {
+      row.note = row.note ? `${row.note}; includes host steps` : "includes host steps";
+    }
 
-    if (system !== "ours-noreplay") {
-      // device-only: the executor's recorded launches replayed with inputs resident (the last
-      // run left them on the device), outputs read back afterwards and checked
-      if (cg.stats.hostOps > 0) row.note = "device time includes host steps";
-      if (policy.warmup) await g.timeDevice(1);
-      const td = await timeIt(() => g.timeDevice(1), { ...policy, warmup: 0 });
-      // a wait on the queue has a fixed cost (about 10-20 ms in Deno on NVIDIA's Vulkan
-      // driver): when one replay is quick, time N back to back and subtract one, so the
-      // per-replay time excludes it
-      let deviceMs = td.median;
-      if (td.median < 100) {
-        const n = 21;
-        const one: number[] = [], many: number[] = [];
-        for (let r = 0; r < 3; r++) {
-          one.push(await g.timeDevice(1));
-          many.push((await g.timeDevice(n)) * n);
-        }
-        const med = (a: number[]) => a.sort((x, y) => x - y)[1];
-        deviceMs = Math.max(0, (med(many) - med(one)) / (n - 1));
-      }
-      const derr = checkOut(w, (await g.readOutputs())[0] as Float32Array, ref);
-      if (derr <= w.tol) row.device_ms = deviceMs;
-      else {
-        row.ok = false;
-        row.note = `device replay: max rel err ${derr.toExponential(2)}`;
-      }
-      if (system === "ours" && w.kind === "dispatch") {
-        const ts = await timeIt(() => g.timeDevice(1, { submitEach: true }), {
-          ...policy,
-          warmup: 0,
-        });
-        const serr = checkOut(w, (await g.readOutputs())[0] as Float32Array, ref);
-        rows.push({
-          workload: w.name,
-          system: "submit-per-kernel",
-          median_ms: ts.median,
-          device_ms: ts.median,
-          kernels: cg.stats.kernels,
-          submits: cg.stats.kernels,
-          reps: ts.reps,
-          err: serr,
-          ok: serr <= w.tol,
-          note: "our fused kernels, each submitted and awaited alone, inputs resident",
-        });
-      }
+    // the diagnostics replay the inputs last bound: bind host uploads again (the device calls'
+    // resident activations are disposed by now)
+    await cg.run(acts);
+    if (system !== "ours-noreplay") await replayTime(row, w, cg, ref);
+    if (system === "ours" && w.kind === "dispatch") {
+      rows.push(await submitPerKernel(w, cg, ref));
     }
   } catch (e) {
     row.ok = false;
     row.note = errMessage(e);
   } finally {
-    await cg?.disposeAsync().catch(() => {});
+    for (const g of graphs) await g.disposeAsync().catch(() => {});
+    for (const t of owned) t.dispose();
   }
   return [row, ...rows];
+}
+
+/** `replay_ms`: the executor's recorded launches replayed with the inputs of the last run
+ * (cg.timeDevice; no binding, no output copy), by the same differential method; checked. */
+async function replayTime(row: Row, w: Workload, cg: CompiledGraph, ref: Reference) {
+  const c = new Checker(row, w, ref);
+  const tr = await timeDifferential(async (n) => n * (await cg.timeDevice(n)), w.policy);
+  if (c.check((await cg.readOutputs())[0] as Float32Array, "replay")) row.replay_ms = tr.perCall;
+}
+
+/** Our fused kernels, each submitted and awaited alone, inputs resident. */
+async function submitPerKernel(w: Workload, cg: CompiledGraph, ref: Reference): Promise<Row> {
+  const r: Row = {
+    workload: w.name,
+    system: "submit-per-kernel",
+    median_ms: NaN,
+    kernels: cg.stats.kernels,
+    submits: cg.stats.kernels,
+    ok: true,
+    note: "our fused kernels, each submitted and awaited alone, inputs resident",
+  };
+  const ts = await timeIt(() => cg.timeDevice(1, { submitEach: true }), {
+    ...w.policy,
+    warmup: 0,
+  });
+  if (new Checker(r, w, ref).check((await cg.readOutputs())[0] as Float32Array, "replay")) {
+    r.median_ms = ts.median;
+    r.call_ms = ts.median;
+  }
+  r.reps = ts.reps;
+  return r;
 }

@@ -1,7 +1,8 @@
 // The benchmark suite, platform neutral: Deno (bench/main.ts) and the browser page
 // (bench/browser_entry.ts) run this same code; they differ only in how peers' packages load.
 import { getDevice } from "../src/mod.ts";
-import { countGPU, errMessage, now, relErr, type RepPolicy, type Row, timeIt } from "./harness.ts";
+import { errMessage, now, type Row } from "./harness.ts";
+import { measure } from "./measure.ts";
 import { type OurSystem, runOurs } from "./ours.ts";
 import { JaxPeer } from "./peers/jax.ts";
 import { OrtPeer } from "./peers/ort.ts";
@@ -69,6 +70,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const rows: Row[] = [];
   for (const w of select(workloads(o.quick), o.only, o.full)) {
     const run = (s: string) => want(s) && !w.skip?.includes(s);
+    const limit = w.timeoutMs ?? timeout;
     const tw = now();
     const inputs = w.data();
     const tr = now();
@@ -76,7 +78,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     o.log(`${w.name}: reference ${(now() - tr).toFixed(0)} ms`);
     const wrows: Row[] = [];
     for (const s of OURS.filter(run)) {
-      const r = await withTimeout(runOurs(s, w, inputs, ref, w.policy), timeout, s).catch((
+      const r = await withTimeout(runOurs(s, w, inputs, ref), limit, s).catch((
         e,
       ) => [{ workload: w.name, system: s, median_ms: NaN, ok: false, note: errMessage(e) }]);
       for (const x of r) logRow(o, x);
@@ -86,7 +88,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       const err = peerError.get(p.system);
       const r: Row = err
         ? { workload: w.name, system: p.system, median_ms: NaN, ok: false, note: err }
-        : await withTimeout(runPeer(p, w, inputs, ref, w.policy), timeout, p.system).catch((
+        : await withTimeout(runPeer(p, w, inputs, ref), limit, p.system).catch((
           e,
         ) => ({
           workload: w.name,
@@ -106,80 +108,60 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
 }
 
 function logRow(o: SuiteOptions, r: Row): void {
-  const dev = r.device_ms !== undefined ? `, device ${r.device_ms.toFixed(2)} ms` : "";
+  const ms = (x: number | undefined, what: string) =>
+    x !== undefined && Number.isFinite(x) ? `, ${what} ${x.toFixed(3)} ms` : "";
   o.log(
-    `  ${r.system}: ${Number.isFinite(r.median_ms) ? `${r.median_ms.toFixed(2)} ms` : "-"}${dev}` +
-      `${r.kernels !== undefined ? `, ${r.kernels} kernels` : ""}${r.ok ? "" : ` FAIL ${r.note}`}`,
+    `  ${r.system}: ${Number.isFinite(r.median_ms) ? `${r.median_ms.toFixed(2)} ms` : "-"}` +
+      `${ms(r.all_ms, "all uploaded")}${ms(r.device_ms, "device")}${ms(r.call_ms, "1 call")}` +
+      `${ms(r.replay_ms, "replay")}${r.kernels !== undefined ? `, ${r.kernels} kernels` : ""}` +
+      `${r.ok ? "" : ` FAIL ${r.note}`}`,
   );
 }
 
-/** Throughput (from the device time when there is one) and ratios to the best peer. */
-function finish(w: Workload, rows: Row[]): void {
+/** Throughput (from the device time when there is one) and, for our rows, the best peer's time
+ * over ours in each of the three columns (each against the fastest peer in that column). */
+export function finish(w: Workload, rows: Row[]): void {
   for (const r of rows) {
     const ms = r.device_ms ?? r.median_ms;
-    if (!r.ok || !Number.isFinite(ms)) continue;
+    if (!r.ok || !Number.isFinite(ms) || ms <= 0) continue;
     if (w.flops) r.gflops = w.flops / (ms * 1e6);
     if (w.bytes) r.gbps = w.bytes / (ms * 1e6);
   }
   const peers = rows.filter((r) => r.ok && PEER_SYSTEMS.includes(r.system));
-  const best = Math.min(...peers.map((r) => r.median_ms));
-  const bestDev = Math.min(...peers.map((r) => r.device_ms ?? Infinity));
-  for (const r of rows) {
-    if (PEER_SYSTEMS.includes(r.system) || !r.ok) continue;
-    if (Number.isFinite(best)) r.vs_best = r.median_ms / best;
-    if (Number.isFinite(bestDev) && r.device_ms !== undefined) {
-      r.vs_best_device = r.device_ms / bestDev;
+  const best = (col: "median_ms" | "device_ms" | "call_ms") => {
+    let b: Row | null = null;
+    for (const p of peers) {
+      const v = p[col];
+      if (v !== undefined && Number.isFinite(v) && (!b || v < (b[col] as number))) b = p;
+    }
+    return b;
+  };
+  const cols = [
+    ["median_ms", "vs_best", "best_peer"],
+    ["device_ms", "vs_best_device", "best_peer_device"],
+    ["call_ms", "vs_best_call", "best_peer_call"],
+  ] as const;
+  for (const [col, ratio, name] of cols) {
+    const b = best(col);
+    if (!b) continue;
+    for (const r of rows) {
+      const v = r[col];
+      if (PEER_SYSTEMS.includes(r.system) || !r.ok || v === undefined || !(v > 0)) continue;
+      r[ratio] = (b[col] as number) / v;
+      r[name] = b.system;
     }
   }
 }
 
-async function runPeer(
-  p: Peer,
-  w: Workload,
-  inputs: Float32Array[],
-  ref: Reference,
-  policy: RepPolicy,
-): Promise<Row> {
+/** A peer through the same measurement as ours (bench/measure.ts). */
+async function runPeer(p: Peer, w: Workload, inputs: Float32Array[], ref: Reference): Promise<Row> {
   const row: Row = { workload: w.name, system: p.system, median_ms: NaN, ok: false };
-  const check = (out: ArrayLike<number>) => relErr(out, ref.values, ref.idx, w.outLen);
   const t0 = now();
   const prepared = await p.prepare(w, inputs);
   try {
-    // the first call is also the counted one
-    let out: ArrayLike<number> = [];
-    const counted = await countGPU(async () => {
-      out = await prepared.run();
-    });
-    row.first_ms = now() - t0;
-    row.kernels = counted?.kernels;
-    row.submits = counted?.submits;
-    row.err = check(out);
-    const t = await timeIt(async () => {
-      out = await prepared.run();
-    }, policy);
-    row.median_ms = t.median;
-    row.reps = t.reps;
-    row.err = Math.max(row.err, check(out));
-    row.ok = row.err <= w.tol;
-    if (!row.ok) row.note = `max rel err ${row.err.toExponential(2)} > ${w.tol}`;
-    if (prepared.device) {
-      try {
-        const d = await prepared.device();
-        try {
-          // device() ran once already (the warm-up)
-          const td = await timeIt(() => d.run(), { ...policy, warmup: 0 });
-          const derr = check(await d.read());
-          if (derr <= w.tol) row.device_ms = td.median;
-          else row.note = `${row.note ? `${row.note}; ` : ""}device run: max rel err ${derr}`;
-        } finally {
-          d.dispose();
-        }
-      } catch (e) {
-        row.note = `${row.note ? `${row.note}; ` : ""}device run: ${errMessage(e)}`;
-      }
-    }
+    await measure(row, w, prepared, ref, t0);
   } finally {
-    prepared.dispose();
+    await prepared.dispose();
   }
   return row;
 }

@@ -59,14 +59,52 @@ export interface Workload {
   refKey?: string;
   /** Systems not run (they would repeat another column: one kernel either way). */
   skip?: string[];
+  /** Names of the inputs that are weights (parameters and constant buffers): every system makes
+   * them resident once, before timing; the other inputs are activations, uploaded per call in
+   * the host-to-host columns. */
+  weights: string[];
+  /** Longest wait for one system on this workload (default: the suite's). */
+  timeoutMs?: number;
 }
 
 // The first (counted, checked) call already compiled everything, so warm-ups are extra.
-const FAST: RepPolicy = { warmup: 1, minReps: 5, maxReps: 20, budgetMs: 1000, capMs: 2500 };
-const SLOW: RepPolicy = { warmup: 0, minReps: 3, maxReps: 5, budgetMs: 1000, capMs: 2500 };
-/** Seconds per call on a CPU adapter: one timed repetition. */
-const HEAVY: RepPolicy = { warmup: 0, minReps: 1, maxReps: 1, budgetMs: 0 };
-const QUICK: RepPolicy = { warmup: 0, minReps: 2, maxReps: 3, budgetMs: 200 };
+// deviceCalls is N of the device-time method (bench/measure.ts), the same for every system on a
+// workload; deviceReps how many (1 call, N calls) pairs are timed.
+const FAST: RepPolicy = {
+  warmup: 1,
+  minReps: 5,
+  maxReps: 20,
+  budgetMs: 1000,
+  capMs: 2500,
+  deviceCalls: 21,
+  deviceReps: 3,
+};
+const SLOW: RepPolicy = {
+  warmup: 0,
+  minReps: 3,
+  maxReps: 5,
+  budgetMs: 1000,
+  capMs: 2500,
+  deviceCalls: 6,
+  deviceReps: 3,
+};
+/** Seconds per call on a CPU adapter: one timed repetition, N = 2. */
+const HEAVY: RepPolicy = {
+  warmup: 0,
+  minReps: 1,
+  maxReps: 1,
+  budgetMs: 0,
+  deviceCalls: 2,
+  deviceReps: 1,
+};
+const QUICK: RepPolicy = {
+  warmup: 0,
+  minReps: 2,
+  maxReps: 3,
+  budgetMs: 200,
+  deviceCalls: 6,
+  deviceReps: 3,
+};
 
 /** Seeds derived from input names, so shared inputs (weights) agree across workloads. */
 function seedOf(name: string): number {
@@ -100,6 +138,7 @@ function matmul(n: number, policy: RepPolicy): Workload {
     policy,
     sampleRows: spread(n, 6),
     rowsFn: mk,
+    weights: ["b"],
   };
 }
 
@@ -122,6 +161,7 @@ function matvec(n: number, policy: RepPolicy): Workload {
     policy,
     sampleRows: spread(n, 64),
     rowsFn: mk,
+    weights: ["w"],
   };
 }
 
@@ -152,6 +192,8 @@ function gelu(rows: number, cols: number, label: string, policy: RepPolicy): Wor
     policy,
     sampleRows: spread(rows, 16),
     rowsFn: mk,
+    // the per-column scale and shift are parameters
+    weights: ["a", "b"],
   };
 }
 
@@ -196,6 +238,8 @@ function rowwise(
     policy,
     sampleRows: spread(rows, 16),
     rowsFn: mk,
+    // the norms' weight and bias are parameters; softmax has none
+    weights: kind === "softmax" ? [] : kind === "rmsnorm" ? ["w"] : ["w", "b"],
   };
 }
 
@@ -220,6 +264,9 @@ function decoder(c: DecoderConfig, policy: RepPolicy): Workload {
       return { specs: decoderInputs(cr), fn: decoderFn(cr) };
     },
     refKey: `decoder-L${L}-S${S}-D${D}-H${H}-h${c.heads}`,
+    // everything but x: the layers' weights, and the causal mask (a constant buffer a model
+    // registers once, not a per-call input)
+    weights: specs.map((s) => s.name!).filter((n) => n !== "x"),
   };
 }
 
@@ -270,6 +317,7 @@ function dispatch(steps: number, width: number, policy: RepPolicy): Workload {
     outLen: width,
     tol: 1e-4,
     policy,
+    weights: ["w", "b"],
   };
 }
 
@@ -304,7 +352,7 @@ export function workloads(quick: boolean): Workload[] {
     matmul(512, SLOW),
     // one matmul kernel in every mode: our three columns differ only at 512
     { ...matmul(1024, HEAVY), skip: ["ours-noreplay", "ours-eager"] },
-    { ...matmul(2048, HEAVY), skip: ["ours-noreplay", "ours-eager"] },
+    { ...matmul(2048, HEAVY), skip: ["ours-noreplay", "ours-eager"], timeoutMs: 900_000 },
     matvec(4096, HEAVY),
     { ...gelu(4096, 4096, "16M", HEAVY), skip: ["ours-noreplay"] },
     rowwise("softmax", 4096, 1024, SLOW),
@@ -316,6 +364,23 @@ export function workloads(quick: boolean): Workload[] {
     decoder({ ...BASE_DECODER, batch: 8, seq: 128, layers: 4 }, HEAVY),
     dispatch(500, 64, SLOW),
   ];
+}
+
+/** Whether input `i` of `w` is a weight (resident in every column). */
+export function isWeight(w: Workload, i: number): boolean {
+  return w.weights.includes(w.specs[i].name!);
+}
+
+/** Whether the all-uploaded host-to-host column is worth measuring: the weights are at least a
+ * tenth of the input bytes (matmul, matvec, the decoders, dispatch; not a norm's few floats). */
+export function uploadAllMatters(w: Workload): boolean {
+  let weights = 0, all = 0;
+  w.specs.forEach((s, i) => {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    all += n;
+    if (isWeight(w, i)) weights += n;
+  });
+  return weights >= all / 10;
 }
 
 /** `--only a,b`: exact names, or families (`matmul` selects every `matmul-*`); without it, all

@@ -54,3 +54,11 @@ export { timeLlamaSteps } from "./models/llama_timing.ts";
 export type { StepTimingOptions, StepTimings } from "./models/llama_timing.ts";
 export type { RunnerOptions, StepRequest } from "./models/llama_runner.ts";
 export type { DType, TypedArray } from "./dtype.ts";
+
+// models in: GGUF and tokenizers
+export { readGGUF } from "./io/gguf.ts";
+export type { GGUFFile, GGUFTensor, GGUFValue, GGUFValueType } from "./io/gguf.ts";
+export { writeGGUF } from "./io/gguf_write.ts";
+export type { GGUFTensorInput, GGUFWriteOptions } from "./io/gguf_write.ts";
+export { Tokenizer, TokenStreamDecoder } from "./tokenizer/tokenizer.ts";
+export type { DecodeOptions, EncodeOptions, FromJSONOptions } from "./tokenizer/tokenizer.ts";

@@ -1,8 +1,8 @@
 // jax-js (@jax-js/jax) on its webgpu device: the workloads in jax.numpy / jax.nn style, under
 // jit (`jax-js`) and eagerly (`jax-js-eager`). jax-js arrays are reference counted: every call
 // consumes its arguments, so persistent arrays are passed as `.ref`.
-import type { Workload } from "../workloads.ts";
-import type { DeviceRun, Loader, Peer, PeerModule, PreparedRun } from "./types.ts";
+import { isWeight, uploadAllMatters, type Workload } from "../workloads.ts";
+import type { DeviceCalls, Loader, Peer, PeerModule, PreparedRun } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 type A = any;
@@ -36,33 +36,43 @@ export class JaxPeer implements Peer {
     const jax = this.jax, np = jax.numpy;
     const body = compute(jax, w);
     const f = this.jit ? jax.jit((...xs: A[]) => body(xs)) : (...xs: A[]) => body(xs);
-    const arrays = () => inputs.map((d, i) => np.array(d, { shape: w.specs[i].shape }));
+    const upload = (i: number) => np.array(inputs[i], { shape: w.specs[i].shape });
+    // the weights as arrays made once (passed as .ref: a call consumes its arguments)
+    const resident: (A | null)[] = inputs.map((_, i) => isWeight(w, i) ? upload(i) : null);
+    const hostCall = async (fresh: boolean) =>
+      await f(...inputs.map((_, i) => !fresh && resident[i] ? resident[i].ref : upload(i)))
+        .data();
     return Promise.resolve({
-      run: async () => await f(...arrays()).data(),
-      device: async (): Promise<DeviceRun> => {
-        const xs = arrays();
+      run: () => hostCall(false),
+      runAll: uploadAllMatters(w) ? () => hostCall(true) : undefined,
+      device: async (): Promise<DeviceCalls> => {
+        const xs = inputs.map((_, i) => resident[i] ?? upload(i));
         await jax.blockUntilReady(xs);
         let last: A = null;
-        const run = async () => {
-          last?.dispose();
-          last = f(...xs.map((x) => x.ref));
-          await last.blockUntilReady();
-        };
-        await run();
         return {
-          run,
-          read: () => {
-            const out = last.data();
+          // jax-js is lazy: work is dispatched only when a result is demanded, and an array
+          // disposed unrealised is never computed. gpuBuffer() on a new reference dispatches
+          // the call's work (one submit per kernel) without waiting for it.
+          call: async () => {
+            last?.dispose();
+            last = f(...xs.map((x) => x.ref));
+            await last.ref.gpuBuffer();
+          },
+          read: async () => {
+            const out = await last.data(); // consumes last
             last = null;
             return out;
           },
           dispose: () => {
             last?.dispose();
-            for (const x of xs) x.dispose();
+            xs.forEach((x, i) => resident[i] || x.dispose());
           },
         };
       },
-      dispose: () => f.dispose?.(),
+      dispose: () => {
+        for (const r of resident) r?.dispose();
+        f.dispose?.();
+      },
     });
   }
 }

@@ -1,10 +1,10 @@
 // onnxruntime-web with the webgpu execution provider: each workload is an ONNX graph built in
 // memory (bench/peers/onnx.ts) from standard ops (MatMul, Softmax, LayerNormalization, Gelu, …),
 // as an exported model would be; ORT's graph optimizer runs on it (level "all").
-import type { Workload } from "../workloads.ts";
+import { isWeight, uploadAllMatters, type Workload } from "../workloads.ts";
 import { encodeModel, type OnnxInitializer, type OnnxModel, type OnnxNode } from "./onnx.ts";
 import {
-  type DeviceRun,
+  type DeviceCalls,
   type Loader,
   type Peer,
   type PeerModule,
@@ -51,46 +51,52 @@ export class OrtPeer implements Peer {
     const out = model.outputs[0].name;
     const names = model.inputs.map((v) => v.name);
     const shapes = model.inputs.map((v) => v.shape);
+    const dev: GPUDevice = ort.env.webgpu.device;
+    const bufs: GPUBuffer[] = [];
+    /** A GPU tensor on ORT's device holding input i (made once). */
+    const gpuTensor = (i: number) => {
+      const b = dev.createBuffer({
+        size: Math.ceil(host[i].byteLength / 16) * 16,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      dev.queue.writeBuffer(b, 0, host[i]);
+      bufs.push(b);
+      return ort.Tensor.fromGpuBuffer(b, { dataType: "float32", dims: shapes[i] });
+    };
+    const cpuTensor = (i: number) => new ort.Tensor("float32", host[i], shapes[i]);
+    // the weights as GPU tensors made once; feeds mix them with per-call CPU activations
+    const resident: (T | null)[] = names.map((_, i) => isWeight(w, i) ? gpuTensor(i) : null);
+    const hostCall = async (fresh: boolean) => {
+      const feeds: Record<string, T> = {};
+      names.forEach((n, i) => feeds[n] = !fresh && resident[i] ? resident[i] : cpuTensor(i));
+      const r = await session.run(feeds);
+      return r[out].data as Float32Array;
+    };
+    let s2: T = null;
     return {
-      run: async () => {
+      run: () => hostCall(false),
+      runAll: uploadAllMatters(w) ? () => hostCall(true) : undefined,
+      device: async (): Promise<DeviceCalls> => {
+        // outputs stay on the GPU (preferredOutputLocation "gpu-buffer"): a second session
+        s2 ??= await this.#session(bytes, true);
         const feeds: Record<string, T> = {};
-        names.forEach((n, i) => feeds[n] = new ort.Tensor("float32", host[i], shapes[i]));
-        const r = await session.run(feeds);
-        return r[out].data as Float32Array;
-      },
-      device: async (): Promise<DeviceRun> => {
-        const s2 = await this.#session(bytes, true);
-        const dev: GPUDevice = ort.env.webgpu.device;
-        const bufs: GPUBuffer[] = [];
-        const feeds: Record<string, T> = {};
-        names.forEach((n, i) => {
-          const b = dev.createBuffer({
-            size: Math.ceil(host[i].byteLength / 16) * 16,
-            usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-          });
-          dev.queue.writeBuffer(b, 0, host[i]);
-          bufs.push(b);
-          feeds[n] = ort.Tensor.fromGpuBuffer(b, { dataType: "float32", dims: shapes[i] });
-        });
+        names.forEach((n, i) => feeds[n] = resident[i] ?? gpuTensor(i));
         let last: T = null;
-        const run = async () => {
-          last?.dispose();
-          const r = await s2.run(feeds);
-          last = r[out];
-          await dev.queue.onSubmittedWorkDone();
-        };
-        await run();
         return {
-          run,
-          read: () => last.getData(),
-          dispose: () => {
+          call: async () => {
             last?.dispose();
-            s2.release();
-            for (const b of bufs) b.destroy();
+            last = null;
+            last = (await s2.run(feeds))[out];
           },
+          read: () => last.getData(),
+          dispose: () => last?.dispose(),
         };
       },
-      dispose: () => session.release(),
+      dispose: async () => {
+        await session.release();
+        await s2?.release();
+        for (const b of bufs) b.destroy();
+      },
     };
   }
 }

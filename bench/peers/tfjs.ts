@@ -1,7 +1,7 @@
 // TensorFlow.js (tfjs-core + tfjs-backend-webgpu): each workload composed from tf ops the way a
 // tfjs user writes it (tf.matMul, tf.softmax, tf.moments, …), eagerly (tfjs has no jit).
-import type { Workload } from "../workloads.ts";
-import type { DeviceRun, Loader, Peer, PeerModule, PreparedRun } from "./types.ts";
+import { isWeight, uploadAllMatters, type Workload } from "../workloads.ts";
+import type { DeviceCalls, Loader, Peer, PeerModule, PreparedRun } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 type T = any;
@@ -17,48 +17,51 @@ export class TfjsPeer implements Peer {
     return `tfjs-core ${tf.version_core}, backend ${tf.getBackend()}`;
   }
 
-  /** Submits tfjs's pending work (the sequence its own readback uses: end the compute pass,
-   * submit the encoder) and waits for the queue. */
-  async #sync(): Promise<void> {
-    const b = this.tf.backend();
-    b.ensureCommandEncoderReady();
-    b.endComputePassEncoder();
-    b.submitQueue();
-    await b.device.queue.onSubmittedWorkDone();
-  }
-
   prepare(w: Workload, inputs: Float32Array[]): Promise<PreparedRun> {
     const tf = this.tf;
     const f = compute(tf, w);
-    const tensors = () => inputs.map((d, i) => tf.tensor(d, w.specs[i].shape, "float32"));
-    return Promise.resolve({
-      run: async () => {
-        const xs = tensors();
-        const y = tf.tidy(() => f(xs));
-        const out = await y.data();
+    const upload = (i: number) => tf.tensor(inputs[i], w.specs[i].shape, "float32");
+    // the weights as tf.Tensors made once; activations uploaded per call (or made once too)
+    const resident: (T | null)[] = inputs.map((_, i) => isWeight(w, i) ? upload(i) : null);
+    const call = (xs: T[]) => tf.tidy(() => f(xs));
+    const hostCall = async (fresh: (i: number) => boolean) => {
+      const made: T[] = [];
+      const xs = inputs.map((_, i) => {
+        if (!fresh(i) && resident[i]) return resident[i];
+        const t = upload(i);
+        made.push(t);
+        return t;
+      });
+      const y = call(xs);
+      try {
+        return await y.data();
+      } finally {
         y.dispose();
-        tf.dispose(xs);
-        return out;
-      },
-      device: async (): Promise<DeviceRun> => {
-        const xs = tensors();
+        tf.dispose(made);
+      }
+    };
+    return Promise.resolve({
+      run: () => hostCall(() => false),
+      runAll: uploadAllMatters(w) ? () => hostCall(() => true) : undefined,
+      device: (): Promise<DeviceCalls> => {
+        const acts = inputs.map((_, i) => resident[i] ? null : upload(i));
+        const xs = inputs.map((_, i) => resident[i] ?? acts[i]);
         let last: T = null;
-        const run = async () => {
-          last?.dispose();
-          last = tf.tidy(() => f(xs));
-          await this.#sync();
-        };
-        await run();
-        return {
-          run,
+        return Promise.resolve({
+          // tfjs records into its command encoder and submits in batches (and on a read)
+          call: () => {
+            last?.dispose();
+            last = call(xs);
+            return Promise.resolve();
+          },
           read: () => last.data(),
           dispose: () => {
             last?.dispose();
-            tf.dispose(xs);
+            tf.dispose(acts.filter((a) => a));
           },
-        };
+        });
       },
-      dispose: () => {},
+      dispose: () => tf.dispose(resident.filter((a) => a)),
     });
   }
 }

@@ -1,5 +1,5 @@
-// The interface every peer implements, and the module loader the suite hands them (Deno and the
-// browser page load the npm packages differently).
+// The interface every system implements (ours in bench/ours.ts, the peers here), and the module
+// loader the suite hands the peers (Deno and the browser page load the npm packages differently).
 import type { Workload } from "../workloads.ts";
 
 /** Loads a peer's package: "tfjs" (tfjs-core with the webgpu backend registered), "jax"
@@ -10,27 +10,36 @@ export type PeerModuleName = "tfjs" | "jax" | "ort";
 export type PeerModule = any;
 export type Loader = (name: PeerModuleName) => Promise<PeerModule>;
 
-export interface DeviceRun {
-  /** One call with inputs resident on the device; resolves when the device finished it. */
-  run(): Promise<void>;
-  /** The last device run's output, read back (for the correctness check). */
+/** Calls with every input resident on the device (made once by `PreparedRun.device()`). */
+export interface DeviceCalls {
+  /** One call; its output stays on the device (the previous call's output is disposed) and
+   * nothing waits for the device. The call's work must be handed to the queue, not merely
+   * recorded: a lazy system dispatches it here (bench/peers/jax.ts). */
+  call(): Promise<void>;
+  /** The sync: reads the last call's output back with the system's own read (ours
+   * `Tensor.read()`, tfjs `data()`, jax-js `data()`, ORT `getData()`); checked by the caller. */
   read(): Promise<ArrayLike<number>>;
   dispose(): void;
 }
 
 export interface PreparedRun {
-  /** One host-to-host call: inputs from the host arrays, the output read back. */
+  /** One host-to-host call with the weights resident (made once at prepare): the activations
+   * uploaded from host arrays, the output read back. The headline column. */
   run(): Promise<ArrayLike<number>>;
-  /** Resident inputs, output left on the device (absent when the peer cannot). */
-  device?: () => Promise<DeviceRun>;
-  dispose(): void;
+  /** One host-to-host call with every input (weights too) uploaded from host arrays; absent
+   * when the workload's weights are too small for it to differ (`uploadAllMatters`). */
+  runAll?: () => Promise<ArrayLike<number>>;
+  /** Makes the activations resident too, for the device-time columns. */
+  device(): Promise<DeviceCalls>;
+  dispose(): void | Promise<void>;
 }
 
 export interface Peer {
   system: string;
   /** Loads the package and acquires its WebGPU device; returns a description. */
   init(load: Loader): Promise<string>;
-  /** Builds what one workload needs (a session, a jitted function). Throws when unsupported. */
+  /** Builds what one workload needs (a session, a jitted function, the resident weights).
+   * Throws when unsupported. */
   prepare(w: Workload, inputs: Float32Array[]): Promise<PreparedRun>;
 }
 

@@ -1,0 +1,84 @@
+// The bench's pure parts: the differential device-time formula, the ratio columns (best peer /
+// ours, per column), which inputs are weights and where the all-uploaded column is measured.
+// `deno test -A bench/bench_test.ts` (no GPU needed).
+import assert from "node:assert/strict";
+import { type RepPolicy, type Row, timeDifferential } from "./harness.ts";
+import { finish } from "./suite.ts";
+import { isWeight, uploadAllMatters, workloads } from "./workloads.ts";
+
+const policy = (deviceCalls: number, deviceReps: number): RepPolicy => ({
+  warmup: 0,
+  minReps: 1,
+  maxReps: 1,
+  budgetMs: 0,
+  deviceCalls,
+  deviceReps,
+});
+
+Deno.test("timeDifferential: (T(N) - T(1)) / (N - 1) cancels the sync's fixed cost", async () => {
+  // a fixed 11 ms wait plus 2 ms per call, reported by the calls themselves
+  const seen: number[] = [];
+  const r = await timeDifferential((n) => {
+    seen.push(n);
+    return Promise.resolve(11 + 2 * n);
+  }, policy(21, 3));
+  assert.ok(Math.abs(r.perCall - 2) < 1e-9);
+  assert.ok(Math.abs(r.oneCall - 13) < 1e-9);
+  assert.deepEqual(r.reps, 3);
+  assert.deepEqual(seen, [1, 21, 1, 21, 1, 21]);
+});
+
+Deno.test("timeDifferential: N below 2 is raised to 2; a negative difference is 0", async () => {
+  const seen: number[] = [];
+  const r = await timeDifferential((n) => {
+    seen.push(n);
+    return Promise.resolve(n === 1 ? 20 : 15);
+  }, policy(1, 1));
+  assert.deepEqual(seen, [1, 2]);
+  assert.deepEqual(r.perCall, 0);
+});
+
+Deno.test("finish: ratios are the best peer's time / ours, column by column", () => {
+  const w = workloads(true).find((x) => x.name.startsWith("matmul"))!;
+  const row = (system: string, h: number, d: number, c: number): Row => ({
+    workload: w.name,
+    system,
+    median_ms: h,
+    device_ms: d,
+    call_ms: c,
+    ok: true,
+  });
+  const ours = row("ours", 10, 4, 20);
+  const rows = [
+    ours,
+    row("jax-js", 20, 2, 30),
+    row("tfjs-webgpu", 30, 1, 25),
+    { ...row("ort-web", 1, 1, 1), ok: false }, // a failed peer never counts
+  ];
+  finish(w, rows);
+  assert.deepEqual(ours.vs_best, 2);
+  assert.deepEqual(ours.best_peer, "jax-js");
+  assert.deepEqual(ours.vs_best_device, 0.25);
+  assert.deepEqual(ours.best_peer_device, "tfjs-webgpu");
+  assert.deepEqual(ours.vs_best_call, 1.25);
+  assert.deepEqual(rows[1].vs_best, undefined); // peers get no ratio
+  assert.ok(Math.abs(ours.gflops! - w.flops! / 4e6) < 1e-9);
+});
+
+Deno.test("weights: declared per workload; all-uploaded column only where they matter", () => {
+  const all = [...workloads(true), ...workloads(false)];
+  for (const w of all) {
+    const names = w.specs.map((s) => s.name!);
+    for (const n of w.weights) assert(names.includes(n), `${w.name}: weight '${n}' not an input`);
+    // at least one activation crosses per call
+    assert(w.specs.some((_, i) => !isWeight(w, i)), `${w.name}: no activation`);
+  }
+  const matters = (prefix: string) =>
+    all.filter((w) => w.name.startsWith(prefix)).every(uploadAllMatters);
+  for (const p of ["matmul", "matvec", "decoder", "dispatch"]) assert(matters(p), p);
+  for (const p of ["gelu", "softmax", "layernorm", "rmsnorm"]) {
+    assert(all.filter((w) => w.name.startsWith(p)).every((w) => !uploadAllMatters(w)), p);
+  }
+  const dec = all.find((w) => w.name === "decoder-1x128")!;
+  assert.deepEqual(dec.specs.filter((_, i) => !isWeight(dec, i)).map((s) => s.name), ["x"]);
+});
