@@ -128,6 +128,14 @@ export function analyze(compiled: CompiledGraph): Analysis {
     }
   };
   const bufInfo = (n: string) => sched.byName?.get(n);
+  // the kernels as they run: after prepare() those chosen for the adapter (the program keeps
+  // the compile-time ones)
+  const running = new Map<string, NonNullable<LLine["spec"]>>();
+  try {
+    for (const k of compiled.kernelSpecs?.() ?? []) running.set(k.name, k);
+  } catch (e) {
+    warnings.push(`kernels as prepared unknown: ${(e as Error).message}`);
+  }
   const inputs = compiled.inputSpecs.map((s) => s.name);
   let outputs: string[] = [];
   try {
@@ -178,7 +186,7 @@ export function analyze(compiled: CompiledGraph): Analysis {
     for (const l of w.lines) {
       switch (l.op) {
         case "kernel": {
-          const s = l.spec!;
+          const s = running.get(l.spec!.name) ?? l.spec!;
           const st: Step = {
             index: steps.length,
             kind: "kernel",

@@ -116,7 +116,7 @@ function adapterPanel(
   $("adapter-body").innerHTML = `<dl>
     <dt>adapter</dt><dd class="adapter-info">${esc(info)}</dd>
     <dt>features</dt><dd>${esc([...features].sort().join(", ") || "(none)")}${
-    hasF16 ? "" : " — no shader-f16"
+    hasF16 ? "" : " — no shader-f16: f16 tensors are stored as two halves per u32"
   }</dd>
     <dt>limits</dt><dd>${lim.map((k) => `${k} ${limits[k]}`).join(" · ")}</dd>
     <dt>library</dt><dd>webgpu-inductor ${esc(VERSION)}, a port of TorchInductor ${
@@ -187,7 +187,8 @@ async function main(): Promise<void> {
   $("kernels-summary").textContent =
     `${a.steps.length} step(s) in ${main.mode} mode. Click a kernel for its WGSL.`;
   $("kernels-list").innerHTML = kernelsHtml(a);
-  $("program").textContent = main.compiled.explain();
+  // the kernels' WGSL has its own panel
+  $("program").textContent = main.compiled.explain({ wgsl: false });
 
   const reused = a.storages.filter((st) => st.tenants.length > 1).length;
   $("memory-summary").innerHTML = `${a.storages.length - a.inputs.length} allocation(s) for ` +

@@ -14,6 +14,7 @@ export interface SelfTestCase {
 }
 
 const f = (...shape: number[]): InputSpec => ({ shape, dtype: "f32" });
+const h = (...shape: number[]): InputSpec => ({ shape, dtype: "f16" });
 
 export const CASES: SelfTestCase[] = [
   {
@@ -60,6 +61,24 @@ export const CASES: SelfTestCase[] = [
     name: "cat",
     inputs: [f(2, 3), f(2, 5), f(4, 3)],
     fn: (a, b, c) => [ops.cat([a, b], 1).mul(2), ops.cat([a.add(1), c], 0)],
+  },
+  {
+    // rows past 32 elements reduce with a workgroup per row (subgroup operations where the
+    // adapter has them); a few NaNs must propagate through max/min/sum as in torch
+    name: "nan_reductions",
+    inputs: [f(6, 40)],
+    fn: (x) => {
+      const y = ops.where(x.gt(0.98), x.neg().sqrt(), x.mul(3));
+      return [y.max(-1), y.min(-1), y.sum(-1), x.argmax(-1), x.softmax(-1)];
+    },
+  },
+  {
+    // f16 storage: native with shader-f16, two halves per u32 without it (SwiftShader)
+    name: "f16",
+    inputs: [h(3, 37), h(37), h(37, 5)],
+    fn: (x, w, m) => [x.mul(w).softmax(-1), x.sum(-1), x.add(w).relu(), x.matmul(m)],
+    atol: 5e-3,
+    rtol: 5e-3,
   },
   {
     name: "embedding",

@@ -6,6 +6,7 @@ import {
   appliedPatches,
   compile,
   config,
+  describeTarget,
   getDevice,
   interpret,
   type PatchReport,
@@ -22,6 +23,10 @@ export interface CaseResult {
   mode: string;
   ok: boolean;
   kernels?: number;
+  /** The adapter and code paths the kernels were prepared for (CompiledGraph.target). */
+  target?: string;
+  /** Kernels that reduce with subgroup operations. */
+  subgroupKernels?: number;
   outputs?: ErrorStats[];
   error?: string;
   ms: number;
@@ -86,6 +91,11 @@ async function main(): Promise<void> {
         r.kernels = g.stats.kernels;
         const inputs = randomInputs(c.inputs, 1234, c.intHigh);
         const outs = await g.run(inputs, { poison: true });
+        r.target = describeTarget(g.target);
+        r.subgroupKernels = g.kernelSpecs().filter((k) =>
+          k.wgsl.includes("subgroupAdd") ||
+          k.wgsl.includes("subgroupMax") || k.wgsl.includes("subgroupMin")
+        ).length;
         const ref = interpret(g.graph, inputs);
         r.outputs = outs.map((o, i) => compareArrays(o, ref[i], c.atol ?? 1e-4, c.rtol ?? 1e-3));
         r.ok = outs.length === ref.length && r.outputs.every((e) => e.bad === 0);

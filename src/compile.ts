@@ -19,7 +19,9 @@ import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
 import { graphToJSON } from "./fx/json.ts";
 import { registryVersion } from "./fx/registry.ts";
-import { runAutotune } from "./inductor/autotune.ts";
+import { type KernelChoice, runAutotune } from "./inductor/autotune.ts";
+import type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
+import { COMPILE_TARGET, describeTarget, type KernelTarget } from "./codegen/wgsl/target.ts";
 import { counters } from "./inductor/counters.ts";
 import type { IRBuffer } from "./inductor/ir.ts";
 import { GraphLowering } from "./inductor/lowering.ts";
@@ -85,6 +87,8 @@ export class CompiledGraph {
   readonly stats: CompileStats;
   #executor: Promise<Executor> | null = null;
   #handle: DeviceHandle | null = null;
+  /** The kernels prepare() chose for its adapter (the program keeps the compile-time ones). */
+  #prepared: { target: KernelTarget; kernels: KernelChoice } | null = null;
   #disposed = false;
   #config: Record<string, unknown>;
   /** Params by placeholder name; typed arrays become tensors this graph owns at prepare. */
@@ -179,10 +183,13 @@ export class CompiledGraph {
             this.#ownedParams.set(name, makeTensor(v, shape, { name }));
           }
         }
-        await runAutotune(h, this.program);
-        const ex = await Executor.create(h, this.#execProgram(), {
+        const prepared = await runAutotune(h, this.program);
+        this.#prepared = prepared;
+        if (config.bool("inductor.debug")) console.log(this.kernelsText());
+        const ex = await Executor.create(h, this.#execProgram(prepared.kernels), {
           replay: config.bool("inductor.replay"),
           arena: config.bool("inductor.memoryPlanning"),
+          f16Storage: prepared.target.f16,
         });
         counters.partitionsRecorded += ex.stats.recordedPartitions;
         return ex;
@@ -350,8 +357,10 @@ export class CompiledGraph {
     if (ex) await ex.then((e) => e.dispose(), () => {});
   }
 
-  /** Partitions, kernels (and why each boundary exists) and the memory-planned program. */
-  explain(): string {
+  /** Partitions, kernels (and why each boundary exists), the memory-planned program, and the
+   * kernels as they run with the adapter they were prepared for (`wgsl: false` leaves out their
+   * WGSL, keeping the adapter line). */
+  explain(opts: { wgsl?: boolean } = {}): string {
     const s = this.stats;
     const out: string[] = [
       `mode: ${this.mode}; kernels: ${s.kernels}; host ops: ${s.hostOps}; partitions: ` +
@@ -367,14 +376,48 @@ export class CompiledGraph {
       });
     }
     out.push("", this.scheduler.explain(), "", printProgram(this.program));
+    out.push("", this.kernelsText(opts.wgsl ?? true));
     return out.join("\n");
   }
 
-  #execProgram(): ExecProgram {
+  /** What the kernels are generated for: the adapter prepare() chose them for (with the f16
+   * storage, reduction and matmul paths), or the compile-time target before prepare(). */
+  get target(): KernelTarget {
+    return this.#prepared?.target ?? COMPILE_TARGET;
+  }
+
+  /** Every launched kernel in program order, as it runs: after prepare() the kernels chosen for
+   * the adapter, before it the compile-time ones. */
+  kernelSpecs(): KernelSpec[] {
+    const p = this.program;
+    const out: KernelSpec[] = [];
+    for (const w of [...p.partitions.values(), p.main]) {
+      for (const l of w.lines) {
+        if (l.op === "kernel") out.push(this.#prepared?.kernels.get(l) ?? l.spec);
+      }
+    }
+    return out;
+  }
+
+  /** The target line and the WGSL of every kernel (explain(), inductor.debug at prepare). */
+  kernelsText(wgsl = true): string {
+    const head = this.#prepared
+      ? `kernels as prepared for the adapter (${describeTarget(this.target)}):`
+      : `kernels as compiled, not yet prepared for an adapter: prepare() regenerates them for ` +
+        `the adapter it gets (${describeTarget(this.target)}):`;
+    if (!wgsl) return head;
+    const out = [head];
+    for (const k of this.kernelSpecs()) out.push("", `// ---- ${k.name}`, k.wgsl.trimEnd());
+    return out.join("\n");
+  }
+
+  #execProgram(kernels: KernelChoice): ExecProgram {
     const functions = new Map<string, ExecFunction>();
     const p = this.program;
-    functions.set("call", this.#execFunction(p.main, false));
-    for (const [i, w] of p.partitions) functions.set(`partition_${i}`, this.#execFunction(w, true));
+    functions.set("call", this.#execFunction(p.main, false, kernels));
+    for (const [i, w] of p.partitions) {
+      functions.set(`partition_${i}`, this.#execFunction(w, true, kernels));
+    }
     return {
       functions,
       inputs: this.#allSpecs().map((s) => ({
@@ -385,7 +428,7 @@ export class CompiledGraph {
     };
   }
 
-  #execFunction(w: WrapperCodegen, replayable: boolean): ExecFunction {
+  #execFunction(w: WrapperCodegen, replayable: boolean, kernels: KernelChoice): ExecFunction {
     const s = this.scheduler;
     const info = (name: string) => {
       const b = s.byName.get(name)!;
@@ -404,7 +447,7 @@ export class CompiledGraph {
           if (!l.reused) lines.push({ op: "free", name: l.buf });
           break;
         case "kernel":
-          lines.push({ op: "kernel", spec: l.spec });
+          lines.push({ op: "kernel", spec: kernels.get(l) ?? l.spec });
           break;
         case "custom":
           if (l.buf.layout === "alias") {
@@ -573,9 +616,11 @@ function toTyped(r: RefTensor): TypedArray {
   return out;
 }
 
-/** inductor.debug: the scheduler's kernels, the program and every kernel's WGSL. */
+/** inductor.debug: the scheduler's kernels, the program and every kernel's WGSL as compiled
+ * (prepare() prints the kernels it regenerates for the adapter). */
 export function debugDump(sched: Scheduler, program: Program): string {
   const out = [sched.explain(), "", printProgram(program)];
+  out.push("", `compile-time WGSL (prepare() regenerates it for the adapter it gets):`);
   for (const w of [...program.partitions.values(), program.main]) {
     for (const l of w.lines) {
       if (l.op === "kernel") out.push("", `// ---- ${l.spec.name} (${w.name})`, l.spec.wgsl);

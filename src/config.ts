@@ -153,6 +153,21 @@ export const SCHEMA: KnobSpec[] = [
     doc: "Storage buffers one fused kernel may bind (WebGPU guarantees 8 per shader stage).",
   },
   {
+    key: "inductor.f16Storage",
+    type: "enum",
+    default: "auto",
+    values: ["auto", "native", "emulated"],
+    env: "WEBGPU_INDUCTOR_F16_STORAGE",
+    doc: "f16 buffers: native (needs shader-f16), emulated (two halves per u32), or auto.",
+  },
+  {
+    key: "inductor.subgroups",
+    type: "bool",
+    default: true,
+    env: "WEBGPU_INDUCTOR_SUBGROUPS",
+    doc: "Reduce with subgroup operations where the adapter has the subgroups feature.",
+  },
+  {
     key: "inductor.debug",
     type: "bool",
     default: false,

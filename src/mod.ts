@@ -25,7 +25,7 @@ export {
   RESHAPE_AND_CACHE_OP,
   VIEW_DTYPE_OP,
 } from "./custom_ops/index.ts";
-export type { CustomOpSpec } from "./fx/custom_ops.ts";
+export type { CustomKernelTarget, CustomOpSpec } from "./fx/custom_ops.ts";
 export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";
 export type {
@@ -37,6 +37,9 @@ export type {
 } from "./compile.ts";
 export { empty, Tensor, tensor, zeros } from "./runtime/tensor.ts";
 export type { TensorOptions } from "./runtime/tensor.ts";
+export { describeTarget } from "./codegen/wgsl/target.ts";
+export type { KernelTarget } from "./codegen/wgsl/target.ts";
+export type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
 export * from "./errors.ts";
 export { DTYPES, typedArrayFor } from "./dtype.ts";
 export { randomArray, rng } from "./random.ts";

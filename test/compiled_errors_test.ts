@@ -1,8 +1,8 @@
-// CompiledGraph's input checks, the unsupported-dtype error, and dispose() leaving no live GPU
+// CompiledGraph's input checks, f16 on an adapter without shader-f16 (emulated, reported), and dispose() leaving no live GPU
 // buffers — each error message names its culprit.
 import assert from "node:assert/strict";
-import { compile, DeviceError, InputError, interpret, liveBuffers } from "../src/mod.ts";
-import { resetDevice, setGPUForTesting } from "../src/runtime/device.ts";
+import { compile, InputError, interpret, liveBuffers } from "../src/mod.ts";
+import { withoutShaderF16 } from "./gpu_fakes.ts";
 import { assertClose } from "./helpers.ts";
 
 const cg = () =>
@@ -52,37 +52,27 @@ Deno.test("dispose() frees every GPU buffer the compiled graph made", async () =
   await assert.rejects(() => g.run([x, y]), /disposed/);
 });
 
-Deno.test("f16 on an adapter without shader-f16: DeviceError naming the dtype, buffer and feature", async () => {
-  // a proxy of the real navigator.gpu whose adapter hides shader-f16
-  const real = navigator.gpu;
-  const fake = {
-    requestAdapter: async (o?: GPURequestAdapterOptions) => {
-      const a = await real.requestAdapter(o);
-      if (!a) return null;
-      const features = new Set([...a.features].filter((f) => f !== "shader-f16"));
-      return new Proxy(a, {
-        get(t, p) {
-          if (p === "features") return features;
-          const v = Reflect.get(t, p);
-          return typeof v === "function" ? v.bind(t) : v;
-        },
-      });
-    },
-    getPreferredCanvasFormat: () => real.getPreferredCanvasFormat(),
-  } as unknown as GPU;
-  setGPUForTesting(fake);
-  const g = compile((x) => x.mul(2), { inputs: [{ shape: [4], dtype: "f16", name: "h" }] });
-  try {
-    await assert.rejects(() => g.run([new Float16Array(4)]), (e: Error) => {
-      assert.ok(e instanceof DeviceError, String(e));
-      assert.match(e.message, /f16/);
-      assert.match(e.message, /'h'/);
-      assert.match(e.message, /shader-f16/);
-      return true;
+Deno.test("f16 on an adapter without shader-f16: emulated storage runs, and explain() says so", async () => {
+  await withoutShaderF16(async () => {
+    const g = compile((x) => x.mul(2).add(x.sum()), {
+      inputs: [{ shape: [5], dtype: "f16", name: "h" }],
     });
-  } finally {
-    await g.disposeAsync();
-    setGPUForTesting(undefined);
-    resetDevice();
-  }
+    try {
+      const x = new Float16Array([0.5, -1.25, 3, 1000, -7.5]);
+      const [got] = await g.run([x], { poison: true });
+      assertClose(got, interpret(g.graph, [x])[0], { atol: 1e-2, rtol: 2e-3 }, "f16 emulated");
+      assert.ok(got instanceof Float16Array);
+      assert.equal(g.target.f16, "emulated");
+      const text = g.explain();
+      assert.match(
+        text,
+        /kernels as prepared for the adapter \(adapter: .+; f16 storage: emulated/,
+      );
+      assert.match(text, /no shader-f16/);
+      assert.doesNotMatch(text, /enable f16/);
+      assert.match(text, /array<u32>/);
+    } finally {
+      await g.disposeAsync();
+    }
+  });
 });

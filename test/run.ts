@@ -1,19 +1,39 @@
-// The test command (`deno task test`): format, lint and type checks, then every test file, and a
-// final summary line `tests: N passed, N failed` (CI reads it). Extra args go to `deno test`
-// (e.g. `deno task test --filter softmax`).
+// The test command (`deno task test`): format, lint and type checks, then every test file, then
+// the GPU test files again on a second Deno adapter — wgpu's GL backend (DENO_WEBGPU_BACKEND=gl:
+// llvmpipe without shader-f16, what a machine without a Vulkan driver has) — and a final summary
+// line `tests: N passed, N failed` over both passes (CI reads it). The first pass gets the
+// default adapter (Mesa's lavapipe where mesa-vulkan-drivers is installed) and also runs the
+// browser tests (Chromium/SwiftShader). Extra args go to both `deno test` passes (e.g.
+// `deno task test --filter softmax`); `--no-check` skips the checks, `--no-gl` the GL pass.
 const deno = Deno.execPath();
 // lavapipe's Vulkan loader warns on every start without it
 const env: Record<string, string> = { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" };
+
+/** Test files that never touch a GPU adapter (or only through the browser): not rerun on GL. */
+const ADAPTER_FREE = new Set([
+  "config_test.ts",
+  "env_override_test.ts",
+  "fx_errors_test.ts",
+  "fx_json_test.ts",
+  "fx_ops_test.ts",
+  "fx_tracer_test.ts",
+  "patches_test.ts",
+  "readme_config_test.ts",
+  "reference_test.ts",
+  "subgroup_codegen_test.ts",
+]);
 
 async function step(
   name: string,
   args: string[],
   capture = false,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ ok: boolean; out: string }> {
-  console.log(`\n== ${name}: deno ${args.join(" ")}`);
+  const envText = Object.entries(extraEnv).map(([k, v]) => `${k}=${v} `).join("");
+  console.log(`\n== ${name}: ${envText}deno ${args.join(" ")}`);
   const p = new Deno.Command(deno, {
     args,
-    env,
+    env: { ...env, ...extraEnv },
     stdout: capture ? "piped" : "inherit",
     stderr: capture ? "piped" : "inherit",
   }).spawn();
@@ -33,10 +53,56 @@ async function step(
   return { ok: (await p.status).success, out };
 }
 
+/** Runs one `deno test` pass; its passed and failed counts (tests and steps). */
+async function testPass(
+  name: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ passed: number; failed: number }> {
+  const r = await step(name, ["test", "-A", "--parallel", ...args], true, extraEnv);
+  // deno test's summary: "ok | 12 passed (340 steps) | 0 failed (2 steps) (31s)"
+  // deno-lint-ignore no-control-regex
+  const plain = r.out.replace(/\x1b\[[0-9;]*m/g, "");
+  const m = plain.match(
+    /\|\s*(\d+) passed(?: \((\d+) steps?\))? \|\s*(\d+) failed(?: \((\d+) steps?\))?/,
+  );
+  if (!m) return { passed: 0, failed: 1 }; // the runner died before its summary
+  const passed = Number(m[1]) + Number(m[2] ?? 0);
+  let failed = Number(m[3]) + Number(m[4] ?? 0);
+  // deno test can exit non-zero after its summary for reasons outside the tests: glibc aborting
+  // on heap corruption while Deno tears down wgpu/lavapipe ("corrupted size vs. prev_size", seen
+  // about once in eight runs here, after every test had passed). Say so rather than count a
+  // failure.
+  const teardownCrash = /corrupted size vs\. prev_size|double free or corruption|malloc\(\): /
+    .test(plain);
+  if (!r.ok && failed === 0) {
+    if (teardownCrash) {
+      console.log(
+        `\nnote: deno exited abnormally after all ${name} passed (glibc heap-corruption abort ` +
+          "during process teardown, outside the tests); not counted as a failure",
+      );
+    } else failed++; // failed for another reason (e.g. a type error)
+  }
+  return { passed, failed };
+}
+
+/** The GPU test files for the GL pass: the files named on the command line, else every
+ * top-level test file that uses an adapter. */
+function glFiles(named: string[]): string[] {
+  if (named.length && named.every((f) => Deno.statSync(f).isFile)) {
+    return named.filter((f) => !f.includes("browser"));
+  }
+  return [...Deno.readDirSync(new URL(".", import.meta.url))]
+    .filter((e) => e.isFile && e.name.endsWith("_test.ts") && !ADAPTER_FREE.has(e.name))
+    .map((e) => `test/${e.name}`)
+    .sort();
+}
+
 let passed = 0;
 let failed = 0;
 const skipChecks = Deno.args.includes("--no-check");
-const extra = Deno.args.filter((a) => a !== "--no-check");
+const skipGL = Deno.args.includes("--no-gl");
+const extra = Deno.args.filter((a) => a !== "--no-check" && a !== "--no-gl");
 if (!skipChecks) {
   for (
     const [name, args] of [
@@ -50,38 +116,34 @@ if (!skipChecks) {
     else failed++;
   }
 }
-const r = await step("tests", [
-  "test",
-  "-A",
-  "--parallel",
-  ...extra,
-  ...(extra.some((a) => !a.startsWith("-")) ? [] : ["test/"]),
-], true);
-// deno test's summary: "ok | 12 passed (340 steps) | 0 failed (2 steps) (31s)"
-// deno-lint-ignore no-control-regex
-const plain = r.out.replace(/\x1b\[[0-9;]*m/g, "");
-const m = plain.match(
-  /\|\s*(\d+) passed(?: \((\d+) steps?\))? \|\s*(\d+) failed(?: \((\d+) steps?\))?/,
-);
-if (m) {
-  passed += Number(m[1]) + Number(m[2] ?? 0);
-  failed += Number(m[3]) + Number(m[4] ?? 0);
-} else {
-  failed++; // the runner died before its summary
+// test files or folders named on the command line (other words are values of flags: --filter x)
+const isPath = (a: string) => {
+  try {
+    Deno.statSync(a);
+    return !a.startsWith("-");
+  } catch {
+    return false;
+  }
+};
+const named = extra.filter(isPath);
+const flags = extra.filter((a) => !isPath(a));
+const passes: [string, string[], Record<string, string>][] = [
+  ["tests (default adapter)", [...flags, ...(named.length ? named : ["test/"])], {}],
+];
+const gl = glFiles(named);
+if (!skipGL && gl.length) {
+  passes.push(["tests (GL adapter)", [...flags, ...gl], { DENO_WEBGPU_BACKEND: "gl" }]);
 }
-// deno test can exit non-zero after its summary for reasons outside the tests: glibc aborting on
-// heap corruption while Deno tears down wgpu/lavapipe ("corrupted size vs. prev_size", seen about
-// once in eight runs here, after every test had passed). Say so rather than count a failure.
-const teardownCrash = /corrupted size vs\. prev_size|double free or corruption|malloc\(\): /.test(
-  plain,
-);
-if (!r.ok && m && Number(m[3]) === 0) {
-  if (teardownCrash) {
-    console.log(
-      "\nnote: deno exited abnormally after all tests passed (glibc heap-corruption abort during " +
-        "process teardown, outside the tests); not counted as a failure",
-    );
-  } else failed++; // failed for another reason (e.g. a type error)
+for (const [name, args, extraEnv] of passes) {
+  const t0 = performance.now();
+  const r = await testPass(name, args, extraEnv);
+  console.log(
+    `\n${name}: ${r.passed} passed, ${r.failed} failed in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
+  passed += r.passed;
+  failed += r.failed;
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
 Deno.exit(failed === 0 ? 0 : 1);

@@ -6,7 +6,7 @@
 // paged_attention.ts — the attention of vLLM's model runner over its paged KV cache.
 import { type DType, isFloat, shapeStr } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
-import { registerCustomOp } from "../fx/custom_ops.ts";
+import { type CustomKernelTarget, registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
@@ -98,25 +98,57 @@ function reference(args: RefArg[], kw: OpKwargs): null {
   return null;
 }
 
+/** WGSL pieces for reading and writing one tensor binding in the kernel's storage form: native
+ * arrays, or f16 as two halves per u32 (`target.f16 === "emulated"`). */
+function io(name: string, d: DType, emulated: boolean) {
+  const packed = d === "f16" && emulated;
+  return {
+    packed,
+    type: packed ? "u32" : d,
+    load: (i: string) =>
+      packed
+        ? `f16_bits_to_f32((${name}[(${i}) >> 1u] >> (((${i}) & 1u) * 16u)) & 0xffffu)`
+        : `f32(${name}[${i}])`,
+  };
+}
+
 /** One invocation per query row; online softmax over the keys (one pass, flash-style). */
-function kernel(args: MetaArg[], kw: OpKwargs) {
+function kernel(args: MetaArg[], kw: OpKwargs, target: CustomKernelTarget) {
   const [q, , , out] = metas(args);
   if (isPaged(args)) return pagedKernel(args, kw, scaleOf(kw, q.shape[q.shape.length - 1]));
   const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
   const rows = q.shape.reduce((a, b) => a * b, 1) / D;
-  const t = (d: DType) => d;
-  const f16 = [q.dtype, out.dtype].includes("f16");
+  const emulated = target.f16 === "emulated";
+  const qi = io("q", q.dtype, emulated), ki = io("k", q.dtype, emulated);
+  const vi = io("v", q.dtype, emulated), oi = io("o", out.dtype, emulated);
+  const native16 = !emulated && [q.dtype, out.dtype].includes("f16");
+  // an invocation writes its whole row: with an even D the row is whole u32 words of packed
+  // halves; with an odd D two rows share a word, so halves are stored with atomics
+  const atomicOut = oi.packed && D % 2 === 1;
+  let store: string;
+  if (!oi.packed) {
+    store = `for (var d = 0u; d < ${D}u; d++) { o[row * ${D}u + d] = ${out.dtype}(acc[d] / l); }`;
+  } else if (!atomicOut) {
+    store = `for (var d = 0u; d < ${D}u; d += 2u) { o[(row * ${D}u + d) >> 1u] = ` +
+      `f32_to_f16_bits(acc[d] / l) | (f32_to_f16_bits(acc[d + 1u] / l) << 16u); }`;
+  } else {
+    store =
+      `for (var d = 0u; d < ${D}u; d++) { let i = row * ${D}u + d; let sh = (i & 1u) * 16u; ` +
+      `atomicAnd(&o[i >> 1u], ~(0xffffu << sh)); ` +
+      `atomicOr(&o[i >> 1u], f32_to_f16_bits(acc[d] / l) << sh); }`;
+  }
   const scale = Math.fround(scaleOf(kw, D));
   const causal = kw.causal !== false;
   const WG = 64;
   const groups = Math.ceil(rows / WG);
-  const wgsl = `${f16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> q: array<${t(q.dtype)}>;
-@group(0) @binding(1) var<storage, read> k: array<${t(q.dtype)}>;
-@group(0) @binding(2) var<storage, read> v: array<${t(q.dtype)}>;
-@group(0) @binding(3) var<storage, read_write> o: array<${t(out.dtype)}>;
+  const wgsl = `${native16 ? "enable f16;\n" : ""}
+@group(0) @binding(0) var<storage, read> q: array<${qi.type}>;
+@group(0) @binding(1) var<storage, read> k: array<${ki.type}>;
+@group(0) @binding(2) var<storage, read> v: array<${vi.type}>;
+@group(0) @binding(3) var<storage, read_write> o: array<${atomicOut ? "atomic<u32>" : oi.type}>;
 // Chromium rejects constant expressions that evaluate to -inf: bitcast a module-scope var
 var<private> NEG_INF_BITS: u32 = 0xff800000u;
+${emulated ? target.f16Helpers : ""}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = gid.x + gid.y * nwg.x * ${WG}u;
@@ -125,22 +157,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = (row - i) * ${D}u;
   var qr: array<f32, ${D}>;
   var acc: array<f32, ${D}>;
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = f32(q[row * ${D}u + d]); acc[d] = 0.0; }
+  for (var d = 0u; d < ${D}u; d++) { qr[d] = ${qi.load(`row * ${D}u + d`)}; acc[d] = 0.0; }
   var m = bitcast<f32>(NEG_INF_BITS);
   var l = 0.0;
   let jEnd = ${causal ? "i + 1u" : `${S}u`};
   for (var j = 0u; j < jEnd; j++) {
     var s = 0.0;
-    for (var d = 0u; d < ${D}u; d++) { s = fma(qr[d], f32(k[base + j * ${D}u + d]), s); }
+    for (var d = 0u; d < ${D}u; d++) { s = fma(qr[d], ${ki.load(`base + j * ${D}u + d`)}, s); }
     s = s * ${scale};
     let mn = max(m, s);
     let corr = exp(m - mn);
     let p = exp(s - mn);
     l = l * corr + p;
-    for (var d = 0u; d < ${D}u; d++) { acc[d] = fma(p, f32(v[base + j * ${D}u + d]), acc[d] * corr); }
+    for (var d = 0u; d < ${D}u; d++) { acc[d] = fma(p, ${
+    vi.load(`base + j * ${D}u + d`)
+  }, acc[d] * corr); }
     m = mn;
   }
-  for (var d = 0u; d < ${D}u; d++) { o[row * ${D}u + d] = ${t(out.dtype)}(acc[d] / l); }
+  ${store}
 }
 `;
   const wx = Math.min(groups, 65535);

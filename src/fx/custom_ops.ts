@@ -25,7 +25,7 @@ export interface CustomOpSpec {
   reference(args: RefArg[], kwargs: OpKwargs): RefTensor | null;
   /** A GPU implementation: WGSL for the argument metas. Bindings are, in order, every tensor
    * argument (mutated ones `read_write`, the rest `read`) then the result (`read_write`), each an
-   * `array<T>` of its storage type at @group(0) @binding(i). */
+   * `array<T>` of its storage type at @group(0) @binding(i); f16 tensors follow `target.f16`. */
   wgsl?: CustomKernelFn;
   /** A host implementation for the runtime (opaque here). */
   js?: (...args: never[]) => unknown;
@@ -39,10 +39,23 @@ export interface CustomOpSpec {
   replace?: boolean;
 }
 
+/** What a custom op's kernel is generated for (the adapter prepare() got). */
+export interface CustomKernelTarget {
+  /** "native": f16 tensors are `array<f16>` (the kernel says `enable f16;`); "emulated": the
+   * adapter has no `shader-f16`, so f16 tensors are `array<u32>` holding two halves per word
+   * (element 2i in the low 16 bits), computed in f32: decode with `f16_bits_to_f32` and encode
+   * with `f32_to_f16_bits` from `f16Helpers`. A kernel must not write two halves of one word from
+   * different invocations with plain stores (own whole words, or use atomics). */
+  f16: "native" | "emulated";
+  /** WGSL of `fn f16_bits_to_f32(h: u32) -> f32` and `fn f32_to_f16_bits(v: f32) -> u32`. */
+  f16Helpers: string;
+}
+
 /** Builds a custom op's GPU kernel for concrete argument metas. */
 export type CustomKernelFn = (
   args: MetaArg[],
   kwargs: OpKwargs,
+  target: CustomKernelTarget,
 ) => {
   wgsl: string;
   workgroups: [number, number, number];

@@ -6,9 +6,12 @@
 // its `ctx`). The main wrapper writes the stream helper's import at the top of its script; a
 // partition's wrapper leaves that to its parent (upstream SubgraphPythonWrapperCodegen), so in
 // the 2.9.0 port a partition's script fails with "get_raw_stream is not defined" — patch D.
+import { customKernelSpec } from "../codegen/wgsl/custom.ts";
+import { generateKernel } from "../codegen/wgsl/generate.ts";
+import type { GroupInput } from "../codegen/wgsl/kernel_context.ts";
 import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 import { genMatmul, type MatmulConfig } from "../codegen/wgsl/matmul.ts";
-import { genReduction } from "../codegen/wgsl/reduction.ts";
+import type { KernelTarget } from "../codegen/wgsl/target.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel } from "../dtype.ts";
 import { CompileError } from "../errors.ts";
@@ -19,7 +22,14 @@ import { getRawStream, type Stream } from "../runtime/stream.ts";
 import { hashString } from "../runtime/hash.ts";
 import { tuningCache } from "../runtime/tuning_cache.ts";
 import { counters } from "./counters.ts";
-import type { Program, WrapperCodegen } from "./wrapper.ts";
+import { checkTarget, kernelTargetFor } from "./kernel_target.ts";
+import type { Program, ProgramLine, WrapperCodegen } from "./wrapper.ts";
+
+type KernelLine = Extract<ProgramLine, { op: "kernel" }>;
+
+/** The kernel each launch line runs on a given adapter (the program itself keeps the
+ * compile-time kernels: it is shared by every CompiledGraph compiled from the same graph). */
+export type KernelChoice = Map<KernelLine, KernelSpec>;
 
 /** Tile configs tried for each matmul (invalid ones for a shape are skipped). */
 export const TILE_CONFIGS: MatmulConfig[] = [
@@ -58,47 +68,57 @@ export function autotuneScript(w: WrapperCodegen): string {
   return lines.join("\n");
 }
 
-/** CPU adapters (lavapipe, SwiftShader) run the register template faster; GPUs the shared one. */
-export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
-  const forced = config.str("inductor.matmulTemplate");
-  if (forced !== "auto") return forced as "shared" | "register";
-  const info = h.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const cpu = info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(h.info);
-  return cpu ? "register" : "shared";
+/** A kernel line's group as codegen input for `target`. */
+function targetInput(w: WrapperCodegen, l: KernelLine, t: KernelTarget): GroupInput {
+  return {
+    ...w.sched.groupInput(l.spec.name, l.node.members),
+    matmulKind: t.matmulKind,
+    reductionWorkgroup: t.reductionWorkgroup,
+    f16Storage: t.f16,
+    subgroups: t.subgroups,
+  };
 }
 
-/** Regenerate matmul kernels with the template flavour that suits the adapter (compile() ran
- * before the device was known; bindings and stores do not change). */
-export function selectTemplates(h: DeviceHandle, p: Program): void {
-  const kind = matmulKindFor(h);
+/** Regenerate every kernel for the adapter's target (compile() ran before the device was known;
+ * bindings and stores do not change): matmul template flavour, reduction workgroup and combine,
+ * f16 storage, custom ops' own kernels. */
+export function selectKernels(p: Program, t: KernelTarget): KernelChoice {
+  const out: KernelChoice = new Map();
   for (const w of [...p.partitions.values(), p.main]) {
     for (const l of w.lines) {
       if (l.op !== "kernel") continue;
-      const input = w.sched.groupInput(l.spec.name, l.node.members);
-      if (l.node.kind === "matmul") l.spec = genMatmul({ ...input, matmulKind: kind });
-      else if (l.node.kind === "reduction" && kind === "register") {
-        // the same flavour of adapter wants narrower reduction workgroups (measured on
-        // lavapipe: softmax/RMS norm on [4096, 1024] 1.9x faster with 64 than with 256)
-        l.spec = genReduction({ ...input, reductionWorkgroup: 64 });
-      }
+      if (l.spec.custom) {
+        const s = w.sched;
+        const buf = l.node.members[0];
+        out.set(l, customKernelSpec(l.spec.name, buf, (x) => s.byName.get(x)!, s.realName, t.f16));
+      } else out.set(l, generateKernel(targetInput(w, l, t)));
     }
   }
+  return out;
 }
 
-export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
-  selectTemplates(h, p);
-  const kind = matmulKindFor(h);
-  if (!autotuneEnabled()) return;
+/** Pick the kernels for device `h`: the adapter's target, then (when enabled) matmul tile
+ * configs benchmarked on it. Returns the target and the kernel of every launch line. */
+export async function runAutotune(
+  h: DeviceHandle,
+  p: Program,
+  target: KernelTarget = kernelTargetFor(h),
+): Promise<{ target: KernelTarget; kernels: KernelChoice }> {
+  const chosen = selectKernels(p, target);
+  checkTarget(h, target, [...chosen.values()]);
+  if (!autotuneEnabled()) return { target, kernels: chosen };
   for (const w of [...p.partitions.values(), p.main]) {
-    const lines = w.lines.filter((l) => l.op === "kernel" && l.node.kind === "matmul");
+    const lines = w.lines.filter((l): l is KernelLine =>
+      l.op === "kernel" && l.node.kind === "matmul"
+    );
     if (!lines.length) continue;
     const kernels: TuneKernel[] = lines.map((l) => {
-      if (l.op !== "kernel") throw new Error("unreachable");
-      const input = w.sched.groupInput(l.spec.name, l.node.members);
-      const seen = new Set<string>([l.spec.wgsl]);
-      const candidates = [l.spec];
+      const input = targetInput(w, l, target);
+      const first = chosen.get(l)!;
+      const seen = new Set<string>([first.wgsl]);
+      const candidates = [first];
       // configs of the template flavour that suits the adapter
-      for (const cfg of TILE_CONFIGS.filter((c) => c.kind === kind)) {
+      for (const cfg of TILE_CONFIGS.filter((c) => c.kind === target.matmulKind)) {
         try {
           const spec = genMatmul(input, cfg);
           if (!seen.has(spec.wgsl)) {
@@ -107,11 +127,11 @@ export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
           }
         } catch { /* config invalid for this shape */ }
       }
-      const sizes = l.spec.bindings.map((b) => {
+      const sizes = first.bindings.map((b) => {
         const buf = w.sched.byName.get(b.storage);
         return buf ? numel(buf.shape) * gpuBytes(buf.dtype) : 4;
       });
-      return { name: l.spec.name, candidates, sizes };
+      return { name: first.name, candidates, sizes };
     });
     const script = autotuneScript(w);
     const block = new Function("ctx", `"use strict"; return (async () => {\n${script}\n})();`);
@@ -128,10 +148,9 @@ export async function runAutotune(h: DeviceHandle, p: Program): Promise<void> {
         `Failed to run autotuning code block of ${w.name}: ${(e as Error).message}\n${script}`,
       );
     }
-    lines.forEach((l, i) => {
-      if (l.op === "kernel") l.spec = kernels[i].candidates[choices[i]];
-    });
+    lines.forEach((l, i) => chosen.set(l, kernels[i].candidates[choices[i]]));
   }
+  return { target, kernels: chosen };
 }
 
 /** Time each candidate on scratch buffers (warm-up, then 3 timed launches); index of the best. */

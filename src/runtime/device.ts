@@ -264,7 +264,7 @@ export function requireDType(h: DeviceHandle, dtype: DType, where: string): void
   if (dtype === "f16" && !h.hasF16) {
     throw new DeviceError(
       `${where}: dtype f16 needs the WebGPU feature 'shader-f16', which adapter ${h.info} does ` +
-        `not offer; use f32 on this device`,
+        `not offer; store f16 emulated (inductor.f16Storage "auto" or "emulated") or use f32`,
     );
   }
 }

@@ -75,6 +75,8 @@ export interface ExecutorOptions {
   /** Pack intermediates at aligned offsets in a few arenas by lifetime (upstream
    * memory_planning) instead of one buffer per slot. */
   arena?: boolean;
+  /** How the kernels store f16: "emulated" (two halves per u32) runs without shader-f16. */
+  f16Storage?: "native" | "emulated";
 }
 
 export interface RunOptions {
@@ -178,7 +180,7 @@ export class Executor {
   }
 
   #newSlot(dtype: DType, numel: number, label: string, step: number, input = false): Slot {
-    requireDType(this.h, dtype, `buffer '${label}'`);
+    if (this.options.f16Storage !== "emulated") requireDType(this.h, dtype, `buffer '${label}'`);
     const bytes = Math.max(4, roundUp(numel * gpuBytes(dtype), 4));
     const s: Slot = { label, dtype, numel, bytes, start: step, end: step, input, offset: 0 };
     this.slots.push(s);

@@ -2,8 +2,10 @@
 // (CPU). The suite builds dist/ with build.ts, serves it on an ephemeral localhost port (WebGPU
 // needs a secure origin), and checks in the page: the bundle loads and exports the public API,
 // the init layer ran (patches, config), URL-query env overrides reach config.explain(), the
-// self-test graphs match the float64 reference in eager and default mode, the demo renders every
-// panel, no console errors, and a browser without WebGPU shows #no-webgpu.
+// self-test graphs match the float64 reference in eager and default mode (SwiftShader has
+// subgroups and no shader-f16: subgroup reductions and emulated f16 run here, and the scalar
+// reduction path again with subgroups off), the demo renders every panel, no console errors,
+// and a browser without WebGPU shows #no-webgpu.
 //
 // Chromium: /usr/bin/chromium (or CHROMIUM_PATH). When missing, the setup installs Debian's
 // package if running as root, and otherwise fails with the command to run: never skipped.
@@ -200,6 +202,33 @@ Deno.test({
             `${c.name} (${c.mode}): ${c.error ?? JSON.stringify(c.outputs?.filter((o) => o.bad))}`
           );
           assert.deepEqual(bad, [], `on ${r.adapter}:\n${bad.join("\n")}`);
+          // SwiftShader has subgroups and no shader-f16: long-row reductions use subgroup
+          // operations and f16 tensors are stored as two halves per u32
+          for (const c of r.cases.filter((c) => c.name === "nan_reductions" || c.name === "f16")) {
+            assert.match(c.target ?? "", /reductions: subgroup operations/, c.name);
+            assert.ok((c.subgroupKernels ?? 0) >= 1, `${c.name} (${c.mode}): no subgroup kernel`);
+          }
+          const f16 = r.cases.find((c) => c.name === "f16")!;
+          assert.match(f16.target ?? "", /f16 storage: emulated \(two halves per u32/);
+        },
+      );
+
+      await t.step(
+        "with subgroups off (the scalar tree path) the reductions still match",
+        async () => {
+          const r = await selftest(
+            page,
+            "?cases=reductions,softmax,nan_reductions,f16&WEBGPU_INDUCTOR_SUBGROUPS=0",
+          );
+          assert.equal(r.cases.length, 8);
+          const bad = r.cases.filter((c) => !c.ok).map((c) =>
+            `${c.name} (${c.mode}): ${c.error ?? JSON.stringify(c.outputs?.filter((o) => o.bad))}`
+          );
+          assert.deepEqual(bad, [], bad.join("\n"));
+          for (const c of r.cases) {
+            assert.equal(c.subgroupKernels, 0, `${c.name} (${c.mode})`);
+            assert.match(c.target ?? "", /reductions: workgroup tree/);
+          }
         },
       );
 

@@ -6,8 +6,17 @@ import { CompileError } from "../../errors.ts";
 import { iconst, type IndexExpr, ivar, ravel, unravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer } from "../../inductor/ir.ts";
 import { type VExpr, vreg, vsubst } from "../../inductor/value_expr.ts";
+import {
+  F16_BITS_HELPERS,
+  f16ArrayType,
+  f16BindingHelpers,
+  f16LoadFn,
+  f16StoreFn,
+  type F16WriteMode,
+} from "./f16_storage.ts";
 import type { KernelBinding } from "./kernel_spec.ts";
-import { type BufferAccess, SPECIAL_FLOAT_DECLS } from "./render.ts";
+import { type BufferAccess, convert, SPECIAL_FLOAT_DECLS, storeValue } from "./render.ts";
+import type { F16Storage } from "./target.ts";
 
 export interface GroupInput {
   name: string;
@@ -21,6 +30,10 @@ export interface GroupInput {
   matmulKind?: "shared" | "register";
   /** Largest workgroup of a workgroup-per-row reduction (default 256). */
   reductionWorkgroup?: number;
+  /** f16 storage: native `array<f16>` (default) or two halves per u32 (no shader-f16). */
+  f16Storage?: F16Storage;
+  /** Combine reduction partials with subgroup operations (default false). */
+  subgroups?: boolean;
 }
 
 export class KernelContext implements BufferAccess {
@@ -33,8 +46,15 @@ export class KernelContext implements BufferAccess {
    * buffer name -> the index key they stand for and their body. */
   readonly inlineAt = new Map<string, { key: string; value: VExpr }>();
 
+  /** f16 bindings hold two halves per u32 (f16_storage.ts). */
+  readonly f16Emulated: boolean;
+  /** How the kernel writes emulated f16 bindings: halves with atomics, or whole words (a kernel
+   * that owns both halves of every word it writes, and stores them itself). */
+  f16Writes: F16WriteMode = "atomic";
+
   constructor(readonly g: GroupInput) {
     this.memberNames = new Set(g.members.map((m) => m.name));
+    this.f16Emulated = g.f16Storage === "emulated";
   }
 
   #slot(buf: string, write: boolean): string {
@@ -60,6 +80,30 @@ export class KernelContext implements BufferAccess {
   }
   dtype(buf: string): DType {
     return this.g.buffer(buf).dtype;
+  }
+  loadExpr(buf: string, index: string): string | undefined {
+    if (!this.f16Emulated || this.dtype(buf) !== "f16") return undefined;
+    return `${f16LoadFn(this.ident(buf))}(${index})`;
+  }
+
+  /** True when member `m` is stored as emulated f16 (two halves per u32). */
+  storesEmulatedF16(m: IRBuffer): boolean {
+    return this.f16Emulated && this.dtype(m.target ?? m.name) === "f16";
+  }
+
+  /** The statement storing register value `v` (of dtype `from`) as element `index` (a WGSL u32
+   * expression) of member `m`'s storage. */
+  storeStmt(m: IRBuffer, index: string, v: string, from: DType): string {
+    const id = this.storeIdent(m);
+    if (this.storesEmulatedF16(m)) {
+      if (this.f16Writes === "words") {
+        throw new CompileError(
+          `kernel ${this.g.name}: ${m.name} is f16 stored in whole words; store it as a pair`,
+        );
+      }
+      return `${f16StoreFn(id)}(${index}, ${convert(v, from, "f32")});`;
+    }
+    return `${id}[${index}] = ${storeValue(v, from, this.dtype(m.target ?? m.name))};`;
   }
 
   /** Bring a member body into the kernel frame: rename its vars, inline fused pointwise
@@ -115,19 +159,25 @@ export class KernelContext implements BufferAccess {
   }
 
   declarations(): string {
-    const needF16 = this.bindings.some((b) => b.dtype === "f16");
-    const lines = needF16 ? ["enable f16;", ""] : [];
+    const hasF16 = this.bindings.some((b) => b.dtype === "f16");
+    const lines = hasF16 && !this.f16Emulated ? ["enable f16;", ""] : [];
     lines.push(SPECIAL_FLOAT_DECLS);
     // with arena memory planning several bindings of a dispatch may be ranges of one buffer,
     // and WebGPU forbids mixing read-only and writable uses of a buffer in one dispatch: then
     // every binding is declared read_write
     const allWritable = config.bool("inductor.memoryPlanning");
+    const helpers: string[] = [];
     this.bindings.forEach((b, i) => {
       const acc = b.access === "read" && !allWritable ? "read" : "read_write";
-      lines.push(
-        `@group(0) @binding(${i}) var<storage, ${acc}> t${i}: array<${wgslStorageType(b.dtype)}>;`,
-      );
+      let type = `array<${wgslStorageType(b.dtype)}>`;
+      if (b.dtype === "f16" && this.f16Emulated) {
+        const atomic = b.access === "read_write" && this.f16Writes === "atomic";
+        type = f16ArrayType(b.access === "read_write", this.f16Writes);
+        helpers.push(f16BindingHelpers(`t${i}`, atomic));
+      }
+      lines.push(`@group(0) @binding(${i}) var<storage, ${acc}> t${i}: ${type};`);
     });
+    if (helpers.length) lines.push(F16_BITS_HELPERS, ...helpers);
     return lines.join("\n");
   }
 }

@@ -17,7 +17,7 @@ import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
 import { loadsOf, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat } from "./kernel_context.ts";
 import type { KernelSpec } from "./kernel_spec.ts";
-import { Scope, storeValue } from "./render.ts";
+import { Scope } from "./render.ts";
 
 export interface MatmulConfig {
   /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
@@ -365,9 +365,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
           const v = s.value(value);
           body.push(
             ...s.lines.splice(0),
-            `${ctx.storeIdent(seg.mm)}[${s.index(canonical)}] = ${
-              storeValue(v, value.dtype, seg.mm.dtype)
-            };`,
+            ctx.storeStmt(seg.mm, s.index(canonical), v, value.dtype),
           );
           stored.add(seg.mm.name);
         }
@@ -379,10 +377,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
             e.def.ranges,
             e.def.ranges.map((_, d) => vars.get(`x${d}`)!),
           );
-          body.push(
-            ...s.lines.splice(0),
-            `${ctx.storeIdent(e)}[${s.index(idx)}] = ${storeValue(v, e.def.body.dtype, e.dtype)};`,
-          );
+          body.push(...s.lines.splice(0), ctx.storeStmt(e, s.index(idx), v, e.def.body.dtype));
           stored.add(e.name);
         }
         ctx.inlineAt.clear();

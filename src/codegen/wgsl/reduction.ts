@@ -4,13 +4,21 @@
 // (over the source space) are stored after the reductions they read.
 //  - rows with many elements: one workgroup per row, strided loop + workgroup tree reduction;
 //  - rows with few elements: one invocation per row, serial loop (no shared memory).
+// Where the adapter has subgroups, a workgroup row combines its partials with subgroup
+// operations instead of the tree (subgroup_reduce.ts).
 import { contiguousStrides, type DType, numel } from "../../dtype.ts";
 import { CompileError } from "../../errors.ts";
 import { iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer, ReductionDef, ReductionType } from "../../inductor/ir.ts";
 import { declareUnravel, type GroupInput, KernelContext } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { F32_NEG_INF, F32_POS_INF, literal, regType, Scope, storeValue } from "./render.ts";
+import { F32_NAN, F32_NEG_INF, F32_POS_INF, literal, regType, Scope } from "./render.ts";
+import {
+  SUBGROUP_PARAMS,
+  subgroupDecls,
+  subgroupPrologue,
+  subgroupReduce,
+} from "./subgroup_reduce.ts";
 
 /** Rows up to this length are reduced serially by one invocation. */
 export const SERIAL_ROW_MAX = 32;
@@ -27,14 +35,22 @@ function identity(rtype: ReductionType, d: DType): string {
   }
 }
 
-function combine(rtype: ReductionType, acc: string, v: string): string {
+/** Combine two partials of a reduction computed in register type `t`. Float max/min propagate
+ * NaN as torch does (WGSL's max/min may return either operand for a NaN: llvmpipe and
+ * SwiftShader drop it); the NaN test is on the bits, which fast-math cannot fold away. */
+function combine(rtype: ReductionType, acc: string, v: string, t = ""): string {
+  const nan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
+  const f = (op: string) =>
+    t === "f32"
+      ? `select(${op}(${acc}, ${v}), ${F32_NAN}, ${nan(acc)} || ${nan(v)})`
+      : `${op}(${acc}, ${v})`;
   switch (rtype) {
     case "sum":
       return `${acc} + ${v}`;
     case "max":
-      return `max(${acc}, ${v})`;
+      return f("max");
     case "min":
-      return `min(${acc}, ${v})`;
+      return f("min");
     case "argmax":
       throw new Error("argmax combines value and index");
   }
@@ -65,6 +81,7 @@ export function genReduction(g: GroupInput): KernelSpec {
   // barrier steps and more rows in flight (chosen per adapter at prepare, see autotune.ts)
   const wgMax = g.reductionWorkgroup ?? 256;
   const WG = serial ? 64 : Math.min(wgMax, Math.max(32, 2 ** Math.ceil(Math.log2(rlen))));
+  const subgroups = !serial && g.subgroups === true;
   const xIdx = red.ranges.map((s, i) => (s === 1 ? iconst(0) : ivar(`x${i}`, s)));
   const rowKey = ravel(xIdx, contiguousStrides(red.ranges)).key;
   // kernel-frame index of each source-space dim
@@ -112,10 +129,27 @@ export function genReduction(g: GroupInput): KernelSpec {
         const v = s.value(ctx.body(d.body, spaceIdx));
         if (d.rtype === "argmax") {
           s.emit(`if (${v} > ${acc}) { ${acc} = ${v}; ${accIdx} = rr; }`);
-        } else s.emit(`${acc} = ${combine(d.rtype, acc, v)};`);
+        } else s.emit(`${acc} = ${combine(d.rtype, acc, v, accT)};`);
       });
       let result = acc;
-      if (!serial) {
+      if (subgroups) {
+        const sh = `sh${phase}`;
+        const vt = d.rtype === "argmax" ? regType(valT) : accT;
+        shared.push(`var<workgroup> ${sh}: array<${vt}, ${WG}>;`);
+        if (d.rtype === "argmax") shared.push(`var<workgroup> ${sh}i: array<u32, ${WG}>;`);
+        result = `red${phase}`;
+        body.push(...subgroupReduce({
+          rtype: d.rtype,
+          valueType: vt,
+          acc,
+          accIdx,
+          sh,
+          result,
+          identity: d.rtype === "argmax" ? identity("max", valT) : identity(d.rtype, m.dtype),
+          combine: (a, b) => combine(d.rtype, a, b, vt),
+          wg: WG,
+        }, top.helpers));
+      } else if (!serial) {
         const sh = `sh${phase}`;
         const vt = d.rtype === "argmax" ? regType(valT) : accT;
         shared.push(`var<workgroup> ${sh}: array<${vt}, ${WG}>;`);
@@ -134,7 +168,7 @@ export function genReduction(g: GroupInput): KernelSpec {
           } else {
             body.push(
               `if (lid < ${s}u) { ${sh}[lid] = ${
-                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`)
+                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, accT)
               }; }`,
             );
           }
@@ -152,11 +186,8 @@ export function genReduction(g: GroupInput): KernelSpec {
       top.regs.set(result, result);
       if (g.stores.has(m.name)) {
         const st = serial ? "" : "if (lid == 0u) ";
-        body.push(
-          `${st}{ ${ctx.storeIdent(m)}[${
-            top.index(ravel(xIdx, contiguousStrides(red.ranges)))
-          }] = ${storeValue(result, m.dtype, m.dtype)}; }`,
-        );
+        const at = top.index(ravel(xIdx, contiguousStrides(red.ranges)));
+        body.push(`${st}{ ${ctx.storeStmt(m, at, result, m.dtype)} }`);
         stored.push(m.name);
       }
       phase++;
@@ -173,7 +204,7 @@ export function genReduction(g: GroupInput): KernelSpec {
       const s = top.child();
       const v = s.value(ctx.body(d.body, vars));
       const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-      s.emit(`${ctx.storeIdent(m)}[${s.index(idx)}] = ${storeValue(v, d.body.dtype, m.dtype)};`);
+      s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
       body.push(serial ? "{" : "if (lid == 0u) {", ...s.lines.map((l) => "  " + l), "}");
       stored.push(m.name);
     } else {
@@ -186,7 +217,7 @@ export function genReduction(g: GroupInput): KernelSpec {
       rLoop((s) => {
         const v = s.value(ctx.body(d.body, vars));
         const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-        s.emit(`${ctx.storeIdent(m)}[${s.index(idx)}] = ${storeValue(v, d.body.dtype, m.dtype)};`);
+        s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
       });
       stored.push(m.name);
     }
@@ -212,15 +243,20 @@ export function genReduction(g: GroupInput): KernelSpec {
     grid = foldGrid(Math.ceil(rows / WG));
   } else {
     src = [
+      ...(subgroups ? ["enable subgroups;"] : []),
       ctx.declarations(),
+      ...(subgroups ? subgroupDecls(WG) : []),
       ...shared,
       ...top.helpers,
       `@compute @workgroup_size(${WG})`,
-      `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+      `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${
+        subgroups ? `, ${SUBGROUP_PARAMS}` : ""
+      }) {`,
       `  let row = wid.x + wid.y * nwg.x;`,
       // uniform: every invocation of a workgroup shares `row`
       `  if (row >= ${rows}u) { return; }`,
       ...rowDecl.map((l) => "  " + l),
+      ...(subgroups ? subgroupPrologue().map((l) => "  " + l) : []),
       ...body.map((l) => "  " + l),
       `}`,
       "",

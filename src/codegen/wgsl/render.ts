@@ -81,6 +81,9 @@ export interface BufferAccess {
   ident(buf: string): string;
   /** Storage dtype of an IR buffer. */
   dtype(buf: string): DType;
+  /** A register-typed load of element `index` when the storage is not a plain array of its
+   * dtype (f16 without shader-f16: two halves per u32, see f16_storage.ts). */
+  loadExpr?(buf: string, index: string): string | undefined;
 }
 
 /** One lexical scope of generated code: emitted lines plus a memo of computed subexpressions.
@@ -143,8 +146,10 @@ export class Scope {
     switch (e.k) {
       case "load": {
         const src = this.access.dtype(e.buf);
-        const raw = `${this.access.ident(e.buf)}[${this.index(e.index)}]`;
-        expr = src === "bool" ? `(${raw} != 0u)` : src === "f16" ? `f32(${raw})` : raw;
+        const at = this.index(e.index);
+        const raw = `${this.access.ident(e.buf)}[${at}]`;
+        expr = this.access.loadExpr?.(e.buf, at) ??
+          (src === "bool" ? `(${raw} != 0u)` : src === "f16" ? `f32(${raw})` : raw);
         break;
       }
       case "reg": {
@@ -224,7 +229,12 @@ export class Scope {
       case "mul":
         return `(${a} * ${b})`;
       case "div":
-        // integer division by zero is defined in WGSL (yields a); keep floats IEEE
+        // WGSL defines integer a / 0 (and i32 MIN / -1) as a, but naga's GLSL output divides
+        // as is (wrong results on wgpu's GL adapter, a trap on x86): divide by 1 there instead
+        if (operand === "i32") {
+          return `(${a} / select(${b}, 1i, ${b} == 0i || (${a} == i32(-2147483647 - 1) && ${b} == -1i)))`;
+        }
+        if (operand === "u32") return `(${a} / select(${b}, 1u, ${b} == 0u))`;
         return `(${a} / ${b})`;
       case "pow":
         this.helpers.add(POW_HELPER);

@@ -1,0 +1,38 @@
+// What kernels are generated for. compile() runs before any device is known and generates for
+// COMPILE_TARGET; prepare() regenerates every kernel for the adapter it got (see
+// src/inductor/kernel_target.ts), and explain() prints the target with the kernels that run.
+
+export type F16Storage = "native" | "emulated";
+
+export interface KernelTarget {
+  /** The adapter the kernels were chosen for (its description), or the compile-time marker. */
+  adapter: string;
+  /** "native": `enable f16;` and `array<f16>` (needs `shader-f16`); "emulated": two halves per
+   * `u32`, f32 math (see f16_storage.ts). */
+  f16: F16Storage;
+  /** Reductions combine partial results with subgroup operations (the `subgroups` feature). */
+  subgroups: boolean;
+  /** Matmul template flavour: workgroup-memory tiles (GPUs) or register tiles (CPU adapters). */
+  matmulKind: "shared" | "register";
+  /** Largest workgroup of a workgroup-per-row reduction. */
+  reductionWorkgroup: number;
+}
+
+/** The target compile() generates for: no adapter yet. */
+export const COMPILE_TARGET: KernelTarget = {
+  adapter: "none (compile time, before prepare() picks kernels for an adapter)",
+  f16: "native",
+  subgroups: false,
+  matmulKind: "shared",
+  reductionWorkgroup: 256,
+};
+
+/** One line saying which adapter and which code paths a set of kernels was generated for. */
+export function describeTarget(t: KernelTarget): string {
+  const f16 = t.f16 === "native"
+    ? "native (shader-f16)"
+    : "emulated (two halves per u32, f32 math; no shader-f16)";
+  return `adapter: ${t.adapter}; f16 storage: ${f16}; reductions: ${
+    t.subgroups ? "subgroup operations" : "workgroup tree (no subgroups)"
+  }, workgroup <= ${t.reductionWorkgroup}; matmul template: ${t.matmulKind}`;
+}
