@@ -4,13 +4,14 @@
 // Dense form: q, k, v, out are [..., S, D] (leading dims are batch and heads). Paged form (five
 // more args: key_cache, value_cache, block_table, seq_lens, query_start_loc): see
 // paged_attention.ts — the attention of vLLM's model runner over its paged KV cache.
-import { type DType, isFloat, shapeStr } from "../dtype.ts";
+import { isFloat, shapeStr } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { type CustomKernelTarget, registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
 import { checkPaged, PAGED_ARGS, pagedKernel, pagedReference } from "./paged_attention.ts";
+import { storageIO } from "./storage_io.ts";
 
 export const ATTENTION_OP = "vllm::unified_attention_with_output";
 
@@ -98,29 +99,17 @@ function reference(args: RefArg[], kw: OpKwargs): null {
   return null;
 }
 
-/** WGSL pieces for reading and writing one tensor binding in the kernel's storage form: native
- * arrays, or f16 as two halves per u32 (`target.f16 === "emulated"`). */
-function io(name: string, d: DType, emulated: boolean) {
-  const packed = d === "f16" && emulated;
-  return {
-    packed,
-    type: packed ? "u32" : d,
-    load: (i: string) =>
-      packed
-        ? `f16_bits_to_f32((${name}[(${i}) >> 1u] >> (((${i}) & 1u) * 16u)) & 0xffffu)`
-        : `f32(${name}[${i}])`,
-  };
-}
-
 /** One invocation per query row; online softmax over the keys (one pass, flash-style). */
 function kernel(args: MetaArg[], kw: OpKwargs, target: CustomKernelTarget) {
   const [q, , , out] = metas(args);
-  if (isPaged(args)) return pagedKernel(args, kw, scaleOf(kw, q.shape[q.shape.length - 1]));
+  if (isPaged(args)) {
+    return pagedKernel(args, kw, scaleOf(kw, q.shape[q.shape.length - 1]), target);
+  }
   const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
   const rows = q.shape.reduce((a, b) => a * b, 1) / D;
   const emulated = target.f16 === "emulated";
-  const qi = io("q", q.dtype, emulated), ki = io("k", q.dtype, emulated);
-  const vi = io("v", q.dtype, emulated), oi = io("o", out.dtype, emulated);
+  const qi = storageIO("q", q.dtype, emulated), ki = storageIO("k", q.dtype, emulated);
+  const vi = storageIO("v", q.dtype, emulated), oi = storageIO("o", out.dtype, emulated);
   const native16 = !emulated && [q.dtype, out.dtype].includes("f16");
   // an invocation writes its whole row: with an even D the row is whole u32 words of packed
   // halves; with an odd D two rows share a word, so halves are stored with atomics

@@ -11,11 +11,13 @@
 // slot block_table[s][j / block_size] * block_size + j % block_size. Query head h reads KV head
 // h / (Hq / Hkv) (grouped-query attention, HF's repeat_kv). Tokens past query_start_loc[S] are
 // padding (a token-count bucket larger than the batch) and get zeros.
-import { type DType, isFloat, shapeStr } from "../dtype.ts";
-import { DTypeError, ShapeError } from "../errors.ts";
+import { isFloat, shapeStr } from "../dtype.ts";
+import { CompileError, DTypeError, ShapeError } from "../errors.ts";
+import type { CustomKernelTarget } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { storageIO } from "./storage_io.ts";
 
 /** Argument names of the paged form, after q, k, v, out. */
 export const PAGED_ARGS = [
@@ -149,25 +151,49 @@ const WG = 64;
  * (dot product from the cache through the block table), the tile's maximum rescales the running
  * sum (online softmax, as in flash attention), and invocations then accumulate the output dims
  * they own (d = lid, lid + WG, …) over the tile's keys. */
-export function pagedKernel(args: MetaArg[], kw: OpKwargs, scale: number) {
+export function pagedKernel(
+  args: MetaArg[],
+  kw: OpKwargs,
+  scale: number,
+  target: CustomKernelTarget,
+) {
   const { T, Hq, Hkv, D, blockSize, maxBlocks, S } = checkPaged("paged attention", args);
   const [q, , , out, kc] = args as TensorMeta[];
-  const f16 = [q.dtype, out.dtype, kc.dtype].includes("f16");
-  const t = (d: DType) => d;
+  const emulated = target.f16 === "emulated";
+  const native16 = !emulated && [q.dtype, out.dtype, kc.dtype].includes("f16");
+  const qi = storageIO("q", q.dtype, emulated), oi = storageIO("o", out.dtype, emulated);
+  const ki = storageIO("kc", kc.dtype, emulated), vi = storageIO("vc", kc.dtype, emulated);
+  if (oi.packed && D % 2 !== 0) {
+    throw new CompileError(
+      `paged attention: an emulated f16 output needs an even head size (got ${D}): each ` +
+        `workgroup must own whole u32 words of its row`,
+    );
+  }
   const causal = kw.causal !== false;
   const perInv = Math.ceil(D / WG);
   const groups = T * Hq;
-  const wgsl = `${f16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> q: array<${t(q.dtype)}>;
-@group(0) @binding(1) var<storage, read_write> o: array<${t(out.dtype)}>;
-@group(0) @binding(2) var<storage, read> kc: array<${t(kc.dtype)}>;
-@group(0) @binding(3) var<storage, read> vc: array<${t(kc.dtype)}>;
+  // an f16 output stored as packed words: the row goes through workgroup memory, then each
+  // invocation writes whole words
+  const store = oi.packed ? `res[d] = r;` : `o[obase + d] = ${out.dtype}(r);`;
+  const packedStore = oi.packed
+    ? `workgroupBarrier();
+  for (var w = lid; w < ${D / 2}u; w += ${WG}u) {
+    o[(obase >> 1u) + w] = f32_to_f16_bits(res[2u * w]) | (f32_to_f16_bits(res[2u * w + 1u]) << 16u);
+  }`
+    : "";
+  const wgsl = `${native16 ? "enable f16;\n" : ""}
+@group(0) @binding(0) var<storage, read> q: array<${qi.type}>;
+@group(0) @binding(1) var<storage, read_write> o: array<${oi.type}>;
+@group(0) @binding(2) var<storage, read> kc: array<${ki.type}>;
+@group(0) @binding(3) var<storage, read> vc: array<${vi.type}>;
 @group(0) @binding(4) var<storage, read> bt: array<i32>;
 @group(0) @binding(5) var<storage, read> sl: array<i32>;
 @group(0) @binding(6) var<storage, read> qsl: array<i32>;
 var<workgroup> qs: array<f32, ${D}>;
 var<workgroup> ps: array<f32, ${WG}>;
 var<workgroup> slots: array<u32, ${WG}>;
+${oi.packed ? `var<workgroup> res: array<f32, ${D}>;` : ""}
+${emulated ? target.f16Helpers : ""}
 // Chromium rejects constant expressions that evaluate to -inf: bitcast a module-scope var
 var<private> NEG_INF_BITS: u32 = 0xff800000u;
 @compute @workgroup_size(${WG})
@@ -190,7 +216,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let pos = sl[s] - qlen + (tok - qsl[s]);
     kEnd = ${causal ? "pos + 1" : "sl[s]"};
   }
-  for (var d = lid; d < ${D}u; d += ${WG}u) { qs[d] = f32(q[obase + d]); }
+  for (var d = lid; d < ${D}u; d += ${WG}u) { qs[d] = ${qi.load("obase + d")}; }
   workgroupBarrier();
   var acc: array<f32, ${perInv}>;
   var m = bitcast<f32>(NEG_INF_BITS);
@@ -205,7 +231,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       slot = u32(blk * ${blockSize} + j % ${blockSize});
       let kb = (slot * ${Hkv}u + kvh) * ${D}u;
       var dot = 0.0;
-      for (var d = 0u; d < ${D}u; d++) { dot = fma(qs[d], f32(kc[kb + d]), dot); }
+      for (var d = 0u; d < ${D}u; d++) { dot = fma(qs[d], ${ki.load("kb + d")}, dot); }
       sc = dot * ${Math.fround(scale)};
     }
     ps[lid] = sc;
@@ -227,7 +253,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (d < ${D}u) {
         var a = acc[c] * corr;
         for (var i = 0; i < n; i++) {
-          a = fma(ps[i], f32(vc[(slots[i] * ${Hkv}u + kvh) * ${D}u + d]), a);
+          a = fma(ps[i], ${vi.load(`(slots[i] * ${Hkv}u + kvh) * ${D}u + d`)}, a);
         }
         acc[c] = a;
       }
@@ -240,9 +266,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (d < ${D}u) {
       var r = 0.0;
       if (kEnd > 0) { r = acc[c] / l; }
-      o[obase + d] = ${t(out.dtype)}(r);
+      ${store}
     }
   }
+  ${packedStore}
 }
 `;
   const wx = Math.min(groups, 65535);

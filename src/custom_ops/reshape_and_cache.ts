@@ -5,11 +5,12 @@
 // negative slot marks a padding token and writes nothing, as in vLLM. Slots past the cache's end
 // are ignored too (the driver refuses to hand them out; a kernel cannot raise).
 import { castScalar, isFloat, shapeStr } from "../dtype.ts";
-import { DTypeError, ShapeError } from "../errors.ts";
-import { registerCustomOp } from "../fx/custom_ops.ts";
+import { CompileError, DTypeError, ShapeError } from "../errors.ts";
+import { type CustomKernelTarget, registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { storageIO } from "./storage_io.ts";
 
 export const RESHAPE_AND_CACHE_OP = "vllm::reshape_and_cache_flash";
 
@@ -69,29 +70,50 @@ function reference(args: unknown[]): null {
   return null;
 }
 
-/** One invocation per element of the step's keys (and the same element of its values). */
-function kernel(args: MetaArg[]) {
+/** One invocation per element of the step's keys (and the same element of its values); with an
+ * emulated f16 cache (two halves per u32 word) one per pair of elements, so that every word is
+ * written whole by one invocation (a row of kv_heads * head_size elements is even: RoPE needs an
+ * even head size, and rows start on word boundaries). */
+function kernel(args: MetaArg[], _kw: unknown, target: CustomKernelTarget) {
   const { T, H, D, slots } = check(args);
   const [k, v, kc] = args as TensorMeta[];
-  const f16 = [k.dtype, v.dtype, kc.dtype].includes("f16");
-  const row = H * D, n = T * row, WG = 64;
+  const emulated = target.f16 === "emulated";
+  const ki = storageIO("k", k.dtype, emulated), vi = storageIO("v", v.dtype, emulated);
+  const ci = storageIO("kc", kc.dtype, emulated);
+  const native16 = !emulated && [k.dtype, v.dtype, kc.dtype].includes("f16");
+  const row = H * D, WG = 64;
+  if (ci.packed && row % 2 !== 0) {
+    throw new CompileError(
+      `${RESHAPE_AND_CACHE_OP}: an emulated f16 cache needs an even kv_heads * head_size ` +
+        `(got ${H} * ${D})`,
+    );
+  }
+  const per = ci.packed ? 2 : 1;
+  const n = (T * row) / per;
   const groups = Math.ceil(n / WG);
-  const wgsl = `${f16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> k: array<${k.dtype}>;
-@group(0) @binding(1) var<storage, read> v: array<${v.dtype}>;
-@group(0) @binding(2) var<storage, read_write> kc: array<${kc.dtype}>;
-@group(0) @binding(3) var<storage, read_write> vc: array<${kc.dtype}>;
+  const store = ci.packed
+    ? `let e = i * 2u;
+  let w = (u32(slot) * ${row}u + e % ${row}u) >> 1u;
+  kc[w] = f32_to_f16_bits(${ki.load("e")}) | (f32_to_f16_bits(${ki.load("e + 1u")}) << 16u);
+  vc[w] = f32_to_f16_bits(${vi.load("e")}) | (f32_to_f16_bits(${vi.load("e + 1u")}) << 16u);`
+    : `let dst = u32(slot) * ${row}u + i % ${row}u;
+  kc[dst] = ${kc.dtype}(${ki.load("i")});
+  vc[dst] = ${kc.dtype}(${vi.load("i")});`;
+  const wgsl = `${native16 ? "enable f16;\n" : ""}
+@group(0) @binding(0) var<storage, read> k: array<${ki.type}>;
+@group(0) @binding(1) var<storage, read> v: array<${vi.type}>;
+@group(0) @binding(2) var<storage, read_write> kc: array<${ci.type}>;
+@group(0) @binding(3) var<storage, read_write> vc: array<${ci.type}>;
 @group(0) @binding(4) var<storage, read> sm: array<i32>;
+${emulated ? target.f16Helpers : ""}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
   if (i >= ${n}u) { return; }
-  let t = i / ${row}u;
+  let t = i * ${per}u / ${row}u;
   let slot = sm[t];
   if (slot < 0 || slot >= ${slots}) { return; }
-  let dst = u32(slot) * ${row}u + i % ${row}u;
-  kc[dst] = ${kc.dtype}(k[i]);
-  vc[dst] = ${kc.dtype}(v[i]);
+  ${store}
 }
 `;
   const wx = Math.min(groups, 65535);
