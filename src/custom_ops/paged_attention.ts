@@ -17,6 +17,7 @@ import type { CustomKernelTarget } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { pagedRowsKernel } from "./paged_attention_rows.ts";
 import { storageIO } from "./storage_io.ts";
 
 /** Argument names of the paged form, after q, k, v, out. */
@@ -146,8 +147,13 @@ export function pagedReference(op: string, args: RefArg[], scale: number, causal
 
 /** Keys per tile: one per invocation of the workgroup. */
 const WG = 64;
+/** Query rows (tokens × heads) from which one invocation per row beats one workgroup per row. */
+export const ROWS_KERNEL_MIN = 256;
+/** Bound args: q, out, the caches and the metadata; k and v are not read (their values are in
+ * the cache already). */
+const PAGED_BINDINGS = [0, 3, 4, 5, 6, 7, 8];
 
-/** One workgroup per (token, query head). Each tile of WG keys: every invocation scores one key
+/** Few query rows (decode): one workgroup per (token, query head). Each tile of WG keys: every invocation scores one key
  * (dot product from the cache through the block table), the tile's maximum rescales the running
  * sum (online softmax, as in flash attention), and invocations then accumulate the output dims
  * they own (d = lid, lid + WG, …) over the tile's keys. */
@@ -170,6 +176,21 @@ export function pagedKernel(
     );
   }
   const causal = kw.causal !== false;
+  if (T * Hq >= ROWS_KERNEL_MIN) {
+    return {
+      ...pagedRowsKernel({
+        dims: { T, Hq, Hkv, D, blockSize, maxBlocks, S },
+        q,
+        out,
+        io: { q: qi, o: oi, kc: ki, vc: vi },
+        native16,
+        scale,
+        causal,
+        target,
+      }),
+      bind: PAGED_BINDINGS,
+    };
+  }
   const perInv = Math.ceil(D / WG);
   const groups = T * Hq;
   // an f16 output stored as packed words: the row goes through workgroup memory, then each
@@ -276,7 +297,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   return {
     wgsl,
     workgroups: [wx, Math.ceil(groups / wx), 1] as [number, number, number],
-    // k and v are not read (their values are in the cache already)
-    bind: [0, 3, 4, 5, 6, 7, 8],
+    bind: PAGED_BINDINGS,
   };
 }
