@@ -2,8 +2,7 @@
 // against a float64 reference of HF's math, on tiny random models: prefill logits, step-by-step
 // decode logits, greedy generation, f16 weights, and what crosses to the GPU per decode step.
 import assert from "node:assert/strict";
-import { LlamaModel } from "../src/models/llama.ts";
-import { timeLlamaSteps } from "../src/models/llama_timing.ts";
+import { LlamaModel, timeLlamaSteps } from "../src/mod.ts";
 import type { HostWeight } from "../src/models/llama_weights.ts";
 import { assertClose } from "./helpers.ts";
 import { llamaReference, randomWeights, referenceGreedy, tinyConfig } from "./llama_reference.ts";
