@@ -130,7 +130,10 @@ export class LlamaModel {
   encode(prompt: string | readonly number[]): number[] {
     if (typeof prompt !== "string") return [...prompt];
     if (!this.tokenizer) {
-      throw new InputError("generate(): a text prompt needs a tokenizer (pass token ids instead)");
+      throw new InputError(
+        "generate(): a text prompt needs a tokenizer (this model has none: no tokenizer.json); " +
+          "pass token ids instead",
+      );
     }
     return this.tokenizer.encode(prompt, { addSpecial: true });
   }
