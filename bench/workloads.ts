@@ -18,7 +18,8 @@ export type Kind =
   | "layernorm"
   | "rmsnorm"
   | "decoder"
-  | "dispatch";
+  | "dispatch"
+  | "chain";
 
 /** Workload parameters (which ones are set depends on the kind). */
 export interface Params {
@@ -30,7 +31,8 @@ export interface Params {
   /** layer/RMS norm eps. */
   eps?: number;
   decoder?: DecoderConfig;
-  /** dispatch: h <- tanh(h @ W + b), `steps` times, h of [1, width]. */
+  /** dispatch: h <- tanh(h @ W + b), `steps` times, h of [1, width]; chain: `steps`
+   * pointwise ops on a [width] vector. */
   steps?: number;
   width?: number;
 }
@@ -321,6 +323,29 @@ function dispatch(steps: number, width: number, policy: RepPolicy): Workload {
   };
 }
 
+/** Compile time of a long pointwise chain (h + 0.5, h * 0.5, … `steps` ops): compile was cubic
+ * in the chain's length (4000 ops: 131 s), now near-linear. Read `compile cold/warm`; only our
+ * fused column runs (peers would measure their own tracing, eager mode 4000 launches). */
+function chain(steps: number, width: number, policy: RepPolicy): Workload {
+  return {
+    name: `compile-chain-${steps}`,
+    kind: "chain",
+    p: { steps, width },
+    specs: [{ name: "x", shape: [width] }],
+    fn: (x: TensorProxy) => {
+      let h = x;
+      for (let i = 0; i < steps; i++) h = i % 2 ? h.mul(0.5) : h.add(0.5);
+      return h;
+    },
+    data: () => [randomArray(width, seedOf("chain"), -4, 4)],
+    outLen: width,
+    tol: 1e-5,
+    policy,
+    weights: [],
+    skip: ["ours-noreplay", "ours-eager", "tfjs-webgpu", "jax-js", "jax-js-eager", "ort-web"],
+  };
+}
+
 /** src/models/decoder.ts's SMALL_DECODER widths (dim 64, 4 heads, SwiGLU hidden 128); the
  * bench sets batch, seq and layers. */
 const BASE_DECODER = {
@@ -346,6 +371,7 @@ export function workloads(quick: boolean): Workload[] {
       decoder({ ...small, batch: 1, seq: 32, layers: 1 }, QUICK),
       decoder({ ...small, batch: 2, seq: 32, layers: 2 }, QUICK),
       dispatch(100, 64, QUICK),
+      chain(4000, 1024, QUICK),
     ];
   }
   return [
@@ -363,6 +389,7 @@ export function workloads(quick: boolean): Workload[] {
     decoder({ ...BASE_DECODER, batch: 1, seq: 128, layers: 4 }, SLOW),
     decoder({ ...BASE_DECODER, batch: 8, seq: 128, layers: 4 }, HEAVY),
     dispatch(500, 64, SLOW),
+    chain(4000, 1024, FAST),
   ];
 }
 

@@ -13,8 +13,8 @@ import {
   typedArrayFor,
 } from "./dtype.ts";
 import { InputError } from "./errors.ts";
-import type { Graph } from "./fx/graph.ts";
-import { getCustomOp } from "./fx/custom_ops.ts";
+import { Graph } from "./fx/graph.ts";
+import { checkHostResult, getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
 import { graphToJSON } from "./fx/json.ts";
@@ -233,8 +233,8 @@ export class CompiledGraph {
       } else {
         if (isDetached(v)) {
           throw new InputError(
-            `run() input '${s.name}': its ArrayBuffer was detached (transferred) before the ` +
-              `run could upload it`,
+            `input ${next - 1} ('${s.name}'): its ArrayBuffer is detached (transferred) before ` +
+              `the run could upload it; keep inputs alive until run() resolves`,
           );
         }
         sources.push({ data: v });
@@ -321,6 +321,12 @@ export class CompiledGraph {
       if (a instanceof Tensor) {
         checkTensorFits(a, s, `run() input ${i} ('${s.name}')`);
         return;
+      }
+      if (ArrayBuffer.isView(a) && (a.buffer as ArrayBuffer).detached) {
+        throw new InputError(
+          `input ${i} ('${s.name}'): its ArrayBuffer is detached (transferred); keep inputs ` +
+            `alive until run() resolves`,
+        );
       }
       const d = dtypeOfArray(a);
       if (d !== s.dtype) {
@@ -595,14 +601,10 @@ function hostLine(buf: IRBuffer, s: Scheduler): ExecLine {
         result = op.reference(args as never, d.kwargs, null);
         for (const n of mutated) io.write(n, toTyped(refs.get(n)!));
       }
-      if (buf.layout === "fixed" && result) {
-        const r = result as TypedArray | RefTensor;
-        io.write(
-          buf.name,
-          ArrayBuffer.isView(r)
-            ? r as TypedArray
-            : toTyped({ ...(r as RefTensor), dtype: buf.dtype }),
-        );
+      if (buf.layout === "fixed") {
+        // a short array, the wrong dtype or nothing is the op's error, not silent garbage
+        const what = op.js ? "js" : "reference";
+        io.write(buf.name, checkHostResult(op.name, what, result, buf.shape, buf.dtype));
       }
     },
   };
@@ -644,6 +646,7 @@ function remember(key: string, v: { scheduler: Scheduler; program: Program }): v
 
 /** Compile a traced function (with `options.inputs`) or a Graph. */
 export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}): CompiledGraph {
+  checkCompileArgs(fnOrGraph, options);
   const overrides = options.config ?? {};
   return config.patch(overrides, () => {
     const graph = typeof fnOrGraph === "function"
@@ -673,6 +676,37 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     counters.replayablePartitions += program.partitions.size;
     return new CompiledGraph(graph, mode, sched, program, overrides, options.params);
   });
+}
+
+const MODES: readonly CompileMode[] = ["default", "eager"];
+
+/** What compile() accepts, checked before anything is traced or lowered. */
+function checkCompileArgs(fnOrGraph: unknown, options: unknown): void {
+  if (typeof fnOrGraph !== "function" && !(fnOrGraph instanceof Graph)) {
+    const got = fnOrGraph === null
+      ? "null"
+      : Array.isArray(fnOrGraph)
+      ? "an array"
+      : typeof fnOrGraph;
+    throw new InputError(
+      `compile() takes a function (traced with options.inputs) or a Graph, got ${got}` +
+        (typeof fnOrGraph === "object" && fnOrGraph !== null
+          ? " (a graph in JSON form loads with graphFromJSON first)"
+          : ""),
+    );
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InputError(`compile(): options must be an object, got ${String(options)}`);
+  }
+  const o = options as CompileOptions;
+  if (o.mode !== undefined && !MODES.includes(o.mode)) {
+    throw new InputError(
+      `compile(): unknown mode ${JSON.stringify(o.mode)}; expected one of ${MODES.join(", ")}`,
+    );
+  }
+  if (o.config !== undefined && (typeof o.config !== "object" || o.config === null)) {
+    throw new InputError(`compile(): options.config must be an object of config overrides`);
+  }
 }
 
 function requireInputs(o: CompileOptions): InputSpec[] {

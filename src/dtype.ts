@@ -65,7 +65,9 @@ export function dtypeOfArray(a: unknown): DType | null {
   return null;
 }
 
-/** Round a float64 value the way storing it in `d` would (used by the reference interpreter). */
+/** Round a float64 result into `d` the way the GPU's arithmetic in `d` does (used by the
+ * reference interpreter): floats round to f32/f16, integers wrap modulo 2^32 (i32 add, mul and
+ * sum overflow wrap on the GPU), bool is "non-zero" (NaN is True, as torch's bool(NaN)). */
 export function castScalar(v: number, d: DType): number {
   switch (d) {
     case "f32":
@@ -77,8 +79,35 @@ export function castScalar(v: number, d: DType): number {
     case "u32":
       return Number.isNaN(v) ? 0 : (Math.trunc(v) >>> 0);
     case "bool":
-      return v !== 0 && !Number.isNaN(v) ? 1 : 0;
+      return v !== 0 ? 1 : 0;
   }
+}
+
+const I32_MIN = -2147483648, I32_MAX = 2147483647, U32_MAX = 4294967295;
+
+/** Convert a float value (a float tensor's element or a number literal) to `d`: the rule of
+ * `cast`, `copy_` and literals. Into i32/u32 it truncates toward zero and saturates: NaN -> 0,
+ * +inf and values past the top -> the largest integer, -inf and values past the bottom -> the
+ * smallest (0 for u32). torch on CUDA and WGSL's own conversion do the same; torch on x86 CPUs
+ * gives INT_MIN for NaN, ±inf and out-of-range values instead (undefined behaviour in C++). The
+ * generated kernels implement the same rule (codegen/wgsl/ieee.ts). */
+export function convertScalar(v: number, d: DType): number {
+  switch (d) {
+    case "i32":
+      if (Number.isNaN(v)) return 0;
+      return v >= I32_MAX ? I32_MAX : v <= I32_MIN ? I32_MIN : Math.trunc(v) | 0;
+    case "u32":
+      if (Number.isNaN(v) || v <= 0) return 0;
+      return v >= U32_MAX ? U32_MAX : Math.trunc(v) >>> 0;
+    default:
+      return castScalar(v, d);
+  }
+}
+
+/** Convert an element of dtype `from` to `to` as `cast` does: floats by convertScalar's
+ * saturating rule, integers and bools by bits (wrapping, as torch and WGSL do). */
+export function convertFrom(v: number, from: DType, to: DType): number {
+  return isFloat(from) ? convertScalar(v, to) : castScalar(v, to);
 }
 
 /** Result dtype of a binary arithmetic op (a small version of torch's type promotion). */

@@ -24,3 +24,6 @@ export class CompileError extends InductorError {}
 export class DeviceError extends InductorError {}
 /** Wrong inputs handed to `CompiledGraph.run` (count, length, dtype). */
 export class InputError extends InductorError {}
+/** A registered custom op's own code (reference, js or wgsl) threw or returned something that
+ * is not what the op declares; the message names the op and which function. */
+export class CustomOpError extends InductorError {}

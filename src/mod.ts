@@ -65,3 +65,18 @@ export { writeGGUF } from "./io/gguf_write.ts";
 export type { GGUFTensorInput, GGUFWriteOptions } from "./io/gguf_write.ts";
 export { Tokenizer, TokenStreamDecoder } from "./tokenizer/tokenizer.ts";
 export type { DecodeOptions, EncodeOptions, FromJSONOptions } from "./tokenizer/tokenizer.ts";
+
+// models in: PyTorch export and safetensors
+export {
+  readSafetensors,
+  readSafetensorsMetadata,
+  SAFETENSORS_DTYPES,
+  writeSafetensors,
+} from "./io/safetensors.ts";
+export type { HostTensor, SafetensorsDType } from "./io/safetensors.ts";
+export { loadSafetensors } from "./io/safetensors_load.ts";
+export type { LoadSafetensorsOptions } from "./io/safetensors_load.ts";
+export { loadTorchExport } from "./io/torch_export.ts";
+export type { TorchExport, TorchExportManifest } from "./io/torch_export.ts";
+export { readBytes } from "./io/bytes.ts";
+export type { ProgressFn } from "./io/bytes.ts";

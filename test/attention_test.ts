@@ -47,3 +47,24 @@ Deno.test("attention: mismatched shapes are a ShapeError naming the op and shape
     /vllm::unified_attention_with_output: q \[1, 4, 8\], k \[1, 5, 8\]/,
   );
 });
+
+Deno.test("attention: a NaN in k makes its query rows NaN, as in the reference", async () => {
+  const shape = [1, 1, 4, 64];
+  const cg = compile((q, k, v) => {
+    const out = ops.emptyLike(q);
+    ops.call(ATTENTION_OP, [q, k, v, out], { causal: true });
+    return out.add(0);
+  }, { inputs: [0, 1, 2].map(() => ({ shape })) });
+  try {
+    const r = rng(7);
+    const inputs = [0, 1, 2].map(() => randomArray(shape, "f32", r, -1, 1) as Float32Array);
+    inputs[1][2 * 64 + 5] = NaN; // key 2: rows 2 and 3 attend to it (causal)
+    const [got] = await cg.run(inputs, { poison: true });
+    const [want] = interpret(cg.graph, inputs);
+    const nanRows = [0, 1, 2, 3].map((i) => Number.isNaN(want[i * 64]));
+    assert.deepEqual(nanRows, [false, false, true, true]);
+    assert.deepEqual([0, 1, 2, 3].map((i) => Number.isNaN(got[i * 64])), nanRows);
+  } finally {
+    await cg.disposeAsync();
+  }
+});

@@ -2,7 +2,10 @@
 // in eager mode (one kernel per op) and in the default (fusing) mode, run on WebGPU with every
 // buffer poisoned (NaN) first, and compared with the float64 reference interpreter:
 // eager vs reference, fused vs reference and fused vs eager, with the per-output tolerances
-// the generator states (random_graph.ts BASE_TOLERANCE; integer/bool outputs exactly).
+// the generator states (random_graph.ts BASE_TOLERANCE; integer/bool outputs exactly). About a
+// third of the float graphs carry special values (NaN, ±inf, ±0, huge, tiny inputs; 0, -0, ±1,
+// ±inf, NaN literals): every comparison is NaN-aware (NaN must match NaN, infinities match
+// exactly) and, where the generator says torch pins it down, the sign of zero must match.
 //
 // Seeds: a base seed fresh per run (TEST_SEED pins it); graph i uses graphSeed(base, i) for
 // both its program and its input values. A failure prints the graph seed, the generator's
@@ -11,10 +14,10 @@
 //   DIFF_SEED=<graph seed>   run just that graph
 //   DIFF_COUNT=<n>           graphs per run (default 200)
 //   DIFF_KNOWN_BUGS=1        also generate the constructs KNOWN_BUG_EXCLUDE leaves out
-import { compile, type CompiledGraph, interpret, type TypedArray } from "../src/mod.ts";
+import { compile, type CompiledGraph, getDevice, interpret, type TypedArray } from "../src/mod.ts";
 import { trace } from "../src/fx/tracer.ts";
 import { validateGraph } from "../src/fx/validate.ts";
-import { assertClose, freshSeed } from "./helpers.ts";
+import { assertSameValues, freshSeed } from "./helpers.ts";
 import { type RandomGraph, randomGraph, randomInputs } from "./gen/random_graph.ts";
 
 const BASE_SEED = freshSeed();
@@ -42,10 +45,15 @@ export function graphSeed(base: number, i: number): number {
 const dataSeed = (seed: number) => (seed ^ 0x27d4eb2f) >>> 0;
 
 const EXCLUDE = Deno.env.get("DIFF_KNOWN_BUGS") ? [] : KNOWN_BUG_EXCLUDE;
-const gen = (seed: number) => randomGraph(seed, { exclude: EXCLUDE });
+/** Whether the adapter has shader-f16 (wgpu's GL adapter has not): without it, no f16. */
+let f16 = true;
+const gen = (seed: number) => randomGraph(seed, { exclude: EXCLUDE, f16 });
 
 interface Outcome {
   kind: string;
+  special: boolean;
+  /** Output elements that were NaN or infinite in the reference. */
+  nonFinite: number;
   features: string[];
   nodes: number;
   outputs: number;
@@ -60,11 +68,20 @@ function isFloatArray(a: TypedArray) {
   return a instanceof Float32Array || a instanceof Float16Array;
 }
 
+/** NaN and infinite elements of the float outputs. */
+function nonFinite(outs: TypedArray[]): number {
+  let n = 0;
+  for (const o of outs) if (isFloatArray(o)) { for (const v of o) if (!Number.isFinite(v)) n++; }
+  return n;
+}
+
 async function checkGraph(seed: number, context: string): Promise<Outcome> {
+  f16 = (await getDevice()).hasF16;
   const g: RandomGraph = gen(seed);
   let eager: CompiledGraph | null = null;
   let fused: CompiledGraph | null = null;
   const problems: string[] = [];
+  let refOut: TypedArray[] = [];
   const threw = (label: string, err: unknown) => {
     const msg = (err as Error)?.stack ?? String(err);
     problems.push(
@@ -81,8 +98,9 @@ async function checkGraph(seed: number, context: string): Promise<Outcome> {
     let f: TypedArray[] | null = null;
     try {
       ref = interpret(trace(g.fn, g.inputs), inputs.map((a) => a.slice()));
+      refOut = ref;
       ref.forEach((r, i) => {
-        if (isFloatArray(r) && r.some((v) => !Number.isFinite(v))) {
+        if (!g.special && isFloatArray(r) && r.some((v) => !Number.isFinite(v))) {
           problems.push(`generator: reference output ${i} is not finite (a generator bug)`);
         }
       });
@@ -115,7 +133,9 @@ async function checkGraph(seed: number, context: string): Promise<Outcome> {
           return;
         }
         try {
-          assertClose(a, want[i], g.tolerances[i], `${label} output ${i}`);
+          assertSameValues(a, want[i], g.tolerances[i], `${label} output ${i}`, {
+            zeroSign: g.zeroSign[i],
+          });
         } catch (err) {
           problems.push((err as Error).message);
         }
@@ -131,6 +151,8 @@ async function checkGraph(seed: number, context: string): Promise<Outcome> {
   if (problems.length) throw new Error(report(seed, context, g, eager, fused, problems));
   return {
     kind: g.kind,
+    special: g.special,
+    nonFinite: nonFinite(refOut),
     features: g.features,
     nodes: eager!.graph.nodes.filter((n) => n.kind === "call_function").length,
     outputs: g.tolerances.length,
@@ -197,7 +219,7 @@ Deno.test("random graphs: deterministic per seed, and trace/validate/interpret c
       validateGraph(ga);
       const out = interpret(ga, randomInputs(a, dataSeed(seed)));
       out.forEach((o, k) => {
-        if (isFloatArray(o) && o.some((v) => !Number.isFinite(v))) {
+        if (!a.special && isFloatArray(o) && o.some((v) => !Number.isFinite(v))) {
           throw new Error(`reference output ${k} is not finite`);
         }
       });
@@ -242,6 +264,7 @@ if (ONLY) {
     const kinds = ["f32", "i32", "f16"].map((k) =>
       `${k} ${stats.filter((s) => s.kind === k).length}`
     );
+    const special = stats.filter((s) => s.special);
     const table = [...family.keys()].sort().flatMap((fam) => {
       const members = [...feature.entries()].filter(([f]) => f.split(":")[0] === fam && f !== fam)
         .sort((a, b) => a[0].localeCompare(b[0]));
@@ -257,6 +280,9 @@ if (ONLY) {
       `  nodes ${sum((s) => s.nodes)}, outputs ${sum((s) => s.outputs)}, kernels eager ` +
       `${sum((s) => s.kernelsEager)} vs fused ${sum((s) => s.kernelsFused)}, host ops ` +
       `${sum((s) => s.hostOps)}`,
+      `  with special values: ${special.length} graphs, ${
+        special.filter((s) => s.nonFinite > 0).length
+      } with NaN/inf outputs (${sum((s) => s.nonFinite)} elements)`,
       `  excluded (KNOWN_BUG): ${EXCLUDE.join(", ") || "none"}`,
       "  graphs using each feature family / feature:",
       ...table,
@@ -278,5 +304,9 @@ if (ONLY) {
     ];
     const missing = need.filter((f) => !EXCLUDE.includes(f) && (family.get(f) ?? 0) < COUNT / 40);
     if (missing.length) throw new Error(`graph mix too thin for: ${missing.join(", ")}`);
+    // and special values must show up in the outputs, not only in the inputs
+    if (special.length < COUNT / 6 || special.filter((s) => s.nonFinite > 0).length < COUNT / 20) {
+      throw new Error(`too few graphs with special values reaching the outputs`);
+    }
   });
 }

@@ -216,3 +216,29 @@ Deno.test("validateGraph re-checks hand-built graphs", () => {
   assert.throws(() => validateGraph(k), UnsupportedOpError);
   assert.throws(() => validateGraph(new Graph()), /no output node/);
 });
+
+Deno.test("placeholders may be dotted paths (PyTorch parameter names); other nodes may not", () => {
+  const g = graphFromJSON(
+    doc([
+      ph("layers.0.attn.q_proj.weight"),
+      ph("_constant.0"),
+      call("s", "add", [{ node: "layers.0.attn.q_proj.weight" }, { node: "_constant.0" }]),
+      out("s"),
+    ]),
+  );
+  assert.deepEqual(g.placeholders().map((p) => p.name), [
+    "layers.0.attn.q_proj.weight",
+    "_constant.0",
+  ]);
+  assert.deepEqual(graphToJSON(graphFromJSON(JSON.stringify(g))), graphToJSON(g));
+  // built in code, the name is kept too (a clash still gets a suffix)
+  const h = new Graph();
+  assert.equal(h.placeholder("a.b", { shape: [1], dtype: "f32" }).name, "a.b");
+  assert.equal(h.placeholder("a.b", { shape: [1], dtype: "f32" }).name, "a.b_1");
+  assert.equal(h.placeholder("a..b", { shape: [1], dtype: "f32" }).name, "a__b");
+  rejects(doc([ph("a."), out("a.")]), /name "a\." is not an identifier or a dotted path/);
+  rejects(
+    doc([ph("x"), call("r.s", "relu", [{ node: "x" }]), out("r.s")]),
+    /name "r\.s" is not an identifier/,
+  );
+});

@@ -42,6 +42,44 @@ export function assertClose(
   }
 }
 
+/** Like assertClose, with IEEE special values compared exactly: NaN must match NaN, ±inf must
+ * match the same infinity, and with `zeroSign` a zero must have the expected sign (-0 vs 0).
+ * Finite values are compared within `tol`. */
+export function assertSameValues(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  label: string,
+  opts: { zeroSign?: boolean } = {},
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: length ${actual.length} != expected ${expected.length}`);
+  }
+  const show = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+  for (let i = 0; i < actual.length; i++) {
+    const a = Number(actual[i]);
+    const e = Number(expected[i]);
+    const fail = (why: string) => {
+      throw new Error(`${label}: element ${i} is ${show(a)}, expected ${show(e)} (${why})`);
+    };
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      if (Number.isNaN(e) !== Number.isNaN(a)) fail("NaN must match NaN");
+      continue;
+    }
+    if (!Number.isFinite(e) || !Number.isFinite(a)) {
+      if (a !== e) fail("infinities must match exactly");
+      continue;
+    }
+    if (a === 0 && e === 0) {
+      if (opts.zeroSign && !Object.is(a, e)) fail("sign of zero");
+      continue;
+    }
+    if (!(Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e))) {
+      fail(`|err| ${Math.abs(a - e)}, atol ${tol.atol}, rtol ${tol.rtol}`);
+    }
+  }
+}
+
 /** A traced test function. */
 export type Fn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
 

@@ -21,6 +21,7 @@ const ADAPTER_FREE = new Set([
   "readme_config_test.ts",
   "reference_test.ts",
   "subgroup_codegen_test.ts",
+  "torch_export_cli_test.ts",
 ]);
 
 async function step(

@@ -111,8 +111,27 @@ Deno.test("allocation validation errors surface at the next checkpoint with cont
     );
     const bad = createBuffer(h, 64, GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE, "quiet");
     await seen; // uncapturederror is dispatched as a task, not at once
-    await assert.rejects(checkpoint(h, "test"), /uncaptured WebGPU error/);
+    await assert.rejects(
+      checkpoint(h, "test"),
+      /uncaptured WebGPU error \(runtime.validate is off/,
+    );
     destroyBuffer(bad);
+  });
+  // With validation on, an error raised outside any scope does not blame the knob.
+  await config.patch({ "runtime.validate": true }, async () => {
+    const seen = new Promise((r) =>
+      h.device.addEventListener("uncapturederror", r, { once: true })
+    );
+    const bad = h.device.createBuffer({
+      size: 64,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE,
+    });
+    await seen;
+    await assert.rejects(
+      checkpoint(h, "test"),
+      /uncaptured WebGPU error \(raised outside any error scope, so no kernel or buffer context\)/,
+    );
+    bad.destroy();
   });
   assert.equal(liveBuffers().count, 0);
   resetDevice();

@@ -106,6 +106,12 @@ function compute(jax: PeerModule, w: Workload): (xs: A[]) => A {
         b.dispose();
         return h;
       };
+    case "chain":
+      return ([x]) => {
+        let h = x;
+        for (let i = 0; i < p.steps!; i++) h = i % 2 ? h.mul(0.5) : h.add(0.5);
+        return h;
+      };
     case "decoder":
       return (xs) => decoder(jax, w, xs);
   }

@@ -154,6 +154,12 @@ function buildModel(
     case "rmsnorm":
       y = rms("x", "w", p.eps!);
       break;
+    case "chain": {
+      let h = "x";
+      for (let i = 0; i < p.steps!; i++) h = op(i % 2 ? "Mul" : "Add", [h, scalar(0.5)]);
+      y = h;
+      break;
+    }
     case "dispatch": {
       let h = "h";
       for (let i = 0; i < p.steps!; i++) h = op("Tanh", [op("Add", [op("MatMul", [h, "w"]), "b"])]);

@@ -93,6 +93,12 @@ function compute(tf: PeerModule, w: Workload): (xs: T[]) => T {
         for (let i = 0; i < p.steps!; i++) h = tf.tanh(tf.matMul(h, wt).add(b));
         return h;
       };
+    case "chain":
+      return ([x]) => {
+        let h = x;
+        for (let i = 0; i < p.steps!; i++) h = i % 2 ? h.mul(0.5) : h.add(0.5);
+        return h;
+      };
     case "decoder":
       return (xs) => decoder(tf, w, xs);
   }

@@ -42,10 +42,37 @@ function toMetaArg(a: Arg, where: string): MetaArg {
 
 const copyArg = (a: Arg): Arg => (Array.isArray(a) ? a.map(copyArg) : a);
 
+/** Deepest list nesting an argument may have (cat's list of tensors is 1; a JSON file nesting
+ * thousands of lists would otherwise overflow the stack of every recursive walk). */
+export const MAX_ARG_DEPTH = 32;
+
+/** GraphError when `value` nests lists (and, with `intoObjects`, plain JSON objects) deeper
+ * than MAX_ARG_DEPTH; checked without recursion. */
+export function checkArgDepth(value: unknown, where: string, intoObjects = false): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== "object" || v === null || (!intoObjects && !Array.isArray(v))) continue;
+    if (d >= MAX_ARG_DEPTH) {
+      throw new GraphError(
+        `${where}: an argument nests lists more than ${MAX_ARG_DEPTH} levels deep`,
+      );
+    }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d + 1]);
+  }
+}
+
+/** A kwargs object whose keys are only data: `kw["__proto__"] = v` defines a kwarg instead
+ * of replacing the prototype (a kwarg named so must be rejected like any unknown one). */
+export function kwargsObject(): Kwargs {
+  return Object.create(null) as Kwargs;
+}
+
 function normalizeKwargs(def: OpDef, kwargs: Kwargs, where: string): Kwargs {
   const accepted = Object.keys(def.kwargs);
   for (const [k, v] of Object.entries(kwargs)) {
-    if (!(k in def.kwargs)) {
+    // own keys only: 'constructor', 'toString', '__proto__' are unknown kwargs like any other
+    if (!Object.hasOwn(def.kwargs, k)) {
       const list = accepted.length ? `accepted: ${accepted.join(", ")}` : "it takes no kwargs";
       throw new GraphError(`${where}: unknown kwarg '${k}' for op '${def.name}' (${list})`);
     }

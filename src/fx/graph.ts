@@ -10,6 +10,11 @@ export interface TensorMeta {
 
 export type NodeKind = "placeholder" | "call_function" | "output";
 
+/** Node names are identifiers; placeholder names may also be dotted paths, so a parameter keeps
+ * its PyTorch fully qualified name (`layers.0.attn.q_proj.weight`, `_constant.0`). */
+export const NODE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const PLACEHOLDER_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+
 /** A node argument: another node, a literal, or a list of them. */
 export type Arg = Node | number | boolean | string | null | Arg[];
 export type Kwargs = Record<string, Arg>;
@@ -78,9 +83,12 @@ export class Graph {
   #names = new Set<string>();
   #counter = new Map<string, number>();
 
-  /** A fresh node name derived from `base` (add, add_1, add_2 …). */
-  uniqueName(base: string): string {
-    const clean = base.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1") || "v";
+  /** A fresh node name derived from `base` (add, add_1, add_2 …); `dotted` keeps a valid
+   * dotted path (placeholders). */
+  uniqueName(base: string, dotted = false): string {
+    const clean = dotted && PLACEHOLDER_NAME.test(base)
+      ? base
+      : base.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1") || "v";
     let name = clean;
     let i = this.#counter.get(clean) ?? 0;
     while (this.#names.has(name)) name = `${clean}_${++i}`;
@@ -109,7 +117,7 @@ export class Graph {
   }
 
   placeholder(name: string, meta: TensorMeta): Node {
-    return this.#add(new Node(this, this.uniqueName(name), "placeholder", "", [], {}, meta));
+    return this.#add(new Node(this, this.uniqueName(name, true), "placeholder", "", [], {}, meta));
   }
 
   /** Append a call without checking it against the op registry (see `fx/builder.ts`'s

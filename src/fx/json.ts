@@ -3,14 +3,16 @@
 // re-derives every call's meta through the op registry and checks it against the file.
 import { type DType, isDType, shapeStr } from "../dtype.ts";
 import { GraphError } from "../errors.ts";
-import { callOp } from "./builder.ts";
+import { callOp, checkArgDepth, kwargsObject } from "./builder.ts";
 import {
   type Arg,
   Graph,
   installGraphCodec,
   type Kwargs,
   Node,
+  NODE_NAME,
   type NodeKind,
+  PLACEHOLDER_NAME,
   type TensorMeta,
 } from "./graph.ts";
 
@@ -71,7 +73,6 @@ const SPECIAL: Record<SpecialFloat, number> = {
   nan: NaN,
   "-0": -0,
 };
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const isObj = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
 
@@ -112,8 +113,12 @@ function checkStructure(nodes: Record<string, unknown>[]): void {
   const index = new Map<string, number>();
   nodes.forEach((n, i) => {
     const where = `node ${i}`;
-    if (typeof n.name !== "string" || !NAME.test(n.name)) {
-      throw new GraphError(`${where}: name ${JSON.stringify(n.name)} is not an identifier`);
+    const pattern = n.op === "placeholder" ? PLACEHOLDER_NAME : NODE_NAME;
+    if (typeof n.name !== "string" || !pattern.test(n.name)) {
+      throw new GraphError(
+        `${where}: name ${JSON.stringify(n.name)} is not an identifier` +
+          (n.op === "placeholder" ? " or a dotted path of them (a.b.0.c)" : ""),
+      );
     }
     if (index.has(n.name)) throw new GraphError(`duplicate node name '${n.name}'`);
     if (!["placeholder", "call_function", "output"].includes(n.op as string)) {
@@ -122,6 +127,7 @@ function checkStructure(nodes: Record<string, unknown>[]): void {
     if (!Array.isArray(n.args) || (n.kwargs !== undefined && !isObj(n.kwargs))) {
       throw new GraphError(`node '${n.name}': args must be a list and kwargs an object`);
     }
+    checkArgDepth([n.args, n.kwargs, n.meta], `node '${n.name}'`, true);
     index.set(n.name, i);
   });
   const deps = nodes.map((n) => refsIn([n.args, Object.values(n.kwargs ?? {})]));
@@ -226,7 +232,7 @@ export function graphFromJSON(json: unknown): Graph {
     } else {
       if (typeof n.target !== "string") throw new GraphError(`${where}: missing target`);
       const args = (n.args as unknown[]).map((a) => decodeArg(a, byName, where));
-      const kwargs: Kwargs = {};
+      const kwargs: Kwargs = kwargsObject();
       for (const [k, v] of Object.entries(n.kwargs ?? {})) kwargs[k] = decodeArg(v, byName, where);
       node = callOp(g, n.target, args, kwargs, name);
       if (n.meta !== undefined) checkMeta(node, decodeMeta(n.meta, where), where);

@@ -3,7 +3,7 @@
 // namespace and the chainable proxy methods work anywhere inside `trace(fn, specs)`.
 import { checkDType, type DType } from "../dtype.ts";
 import { GraphError, ShapeError } from "../errors.ts";
-import { callOp } from "./builder.ts";
+import { callOp, checkArgDepth, kwargsObject } from "./builder.ts";
 import { type Arg, Graph, type Kwargs, type Node } from "./graph.ts";
 import { BINARY_NAMES, type BinaryName, UNARY_NAMES, type UnaryName } from "./ops/elementwise.ts";
 
@@ -59,7 +59,14 @@ function emit(target: string, args: unknown[], kwargs: Record<string, unknown> =
         : `op '${target}' called outside trace(); ops record into a running trace`,
     );
   }
-  const kw: Kwargs = {};
+  if (!Array.isArray(args)) {
+    throw new GraphError(`op '${target}': args must be a list, got ${typeof args}`);
+  }
+  if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) {
+    throw new GraphError(`op '${target}': kwargs must be an object, got ${String(kwargs)}`);
+  }
+  checkArgDepth([args, ...Object.values(kwargs)], `op '${target}'`);
+  const kw: Kwargs = kwargsObject();
   for (const [k, v] of Object.entries(kwargs)) if (v !== undefined) kw[k] = toArg(v, t, target);
   const node = callOp(t.graph, target, args.map((a) => toArg(a, t, target)), kw);
   return node.meta ? makeProxy(node, t) : null;

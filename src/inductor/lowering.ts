@@ -7,6 +7,7 @@ import { config } from "../config.ts";
 import { UnsupportedOpError } from "../errors.ts";
 import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { getOp } from "../fx/registry.ts";
+import { computeDType } from "../fx/ops/elementwise.ts";
 import {
   iadd,
   iconst,
@@ -22,7 +23,10 @@ import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
   type BinaryOp,
-  loadsOf,
+  buffersRead,
+  exprDepth,
+  MAX_EXPR_DEPTH,
+  resetExprKeysIfLarge,
   type UnaryOp,
   vbin,
   vcast,
@@ -116,7 +120,9 @@ export class GraphLowering {
   #count = 0;
   #current: Node | null = null;
 
-  constructor(readonly graph: Graph, readonly options: LoweringOptions) {}
+  constructor(readonly graph: Graph, readonly options: LoweringOptions) {
+    resetExprKeysIfLarge();
+  }
 
   newName(): string {
     return `buf${this.#count++}`;
@@ -156,7 +162,7 @@ export class GraphLowering {
     if (t.buffer) return true;
     const e = t.load(vars("x", t.shape));
     // a gather (embedding) is a single load too, but it reads its index buffer: not a view
-    return e.k === "load" && loadsOf(e).size === 1;
+    return e.k === "load" && buffersRead(e).size === 1;
   }
 
   run(): LoweredGraph {
@@ -185,7 +191,7 @@ export class GraphLowering {
           out = this.realize(out, isView ? null : node.name);
         }
         if (out?.buffer) nodeBuffers.set(node.name, out.buffer);
-        this.env.set(node, out);
+        this.env.set(node, out && memoLoads(out));
       }
     }
     this.#current = null;
@@ -236,8 +242,9 @@ export class GraphLowering {
     if (node.users.length > 1) return true;
     // upstream realize_reads_threshold: a body reading too many buffers would need more
     // storage bindings than a kernel may have (one is kept for the output)
-    const reads = new Set([...loadsOf(out.load(vars("x", out.shape))).values()].map((l) => l.buf));
-    return reads.size >= this.readsThreshold;
+    const body = out.load(vars("x", out.shape));
+    // and a body so deep that generating its kernel would exhaust the stack
+    return buffersRead(body).size >= this.readsThreshold || exprDepth(body) >= MAX_EXPR_DEPTH;
   }
 
   /** Most distinct buffers an inlined body may read before it is realized. */
@@ -280,9 +287,19 @@ export class GraphLowering {
     }
     if (t in BINARY) {
       const out = m!;
+      const y = node.args[1];
+      if (t === "pow" && (y === 0.5 || y === -0.5)) {
+        // torch computes a scalar exponent of ±0.5 as sqrt / rsqrt (fx/ops/elementwise.ts)
+        const x = this.operand(node.args[0], out.dtype, where);
+        return {
+          shape: out.shape,
+          dtype: out.dtype,
+          load: (idx) => vun(y > 0 ? "sqrt" : "rsqrt", x(idx)),
+        };
+      }
       const cmp = t === "eq" || t === "lt" || t === "gt";
       // comparisons compute in the promoted operand dtype, then yield bool
-      const cdt = cmp ? this.promoteArgs(node.args.slice(0, 2)) : out.dtype;
+      const cdt = cmp ? this.promoteArgs(node.args.slice(0, 2), where) : out.dtype;
       const a = this.operand(node.args[0], cdt, where);
       const b = this.operand(node.args[1], cdt, where);
       return {
@@ -400,8 +417,13 @@ export class GraphLowering {
         shape: m!.shape,
         dtype: w.dtype,
         load: (idx) => {
+          // an index outside [0, V) reads a row of zeros (README "Semantics": the reference
+          // raises; a kernel cannot); the load itself uses a clamped index, so it stays in bounds
           const row = vcast(ids.load(idx.slice(0, -1)), "u32");
-          return w.load([iind(row.key, row, V), idx[idx.length - 1]]);
+          const safe = vbin("minimum", row, vconst(Math.max(V - 1, 0), "u32"), "u32");
+          const v = w.load([iind(safe.key, safe, V), idx[idx.length - 1]]);
+          const inRange = vbin("lt", row, vconst(V, "u32"), "bool");
+          return vwhere(inRange, v, vconst(0, w.dtype), w.dtype);
         },
       };
     }
@@ -425,11 +447,14 @@ export class GraphLowering {
     return this.lowerCustom(node, where);
   }
 
-  promoteArgs(args: Arg[]): DType {
-    const ds = args.filter((a) => a !== null && typeof a === "object" && !Array.isArray(a))
-      .map((a) => (a as Node).meta!.dtype);
-    const rank: Record<DType, number> = { bool: 0, u32: 1, i32: 2, f16: 3, f32: 4 };
-    return ds.reduce((p, d) => (rank[d] > rank[p] ? d : p), ds[0] ?? "f32");
+  /** The dtype a pointwise op over `args` computes in (the op rules' computeDType). */
+  promoteArgs(args: Arg[], where: string): DType {
+    return computeDType(
+      args.map((a) =>
+        typeof a === "number" || typeof a === "boolean" ? a : { dtype: (a as Node).meta!.dtype }
+      ),
+      where,
+    );
   }
 
   f32(x: TBox): TBox {
@@ -741,8 +766,7 @@ export class GraphLowering {
   realizeReadersOf(buf: string): void {
     for (const [node, t] of this.env) {
       if (!t || t.buffer) continue;
-      const reads = loadsOf(t.load(vars("x", t.shape)));
-      if ([...reads.values()].some((l) => l.buf === buf)) {
+      if (buffersRead(t.load(vars("x", t.shape))).has(buf)) {
         if (GraphLowering.isPlainRead(t)) continue; // a view keeps reading the live buffer
         this.env.set(node, this.realize(t, null, node));
       }
@@ -891,6 +915,24 @@ export class GraphLowering {
   }
 }
 
+/** `t` with its loads memoised by index: consumers of a value load it at the same indices
+ * again and again (every user, every realization check), and without the memo each load
+ * rebuilt the whole inlined producer chain — quadratic in the chain's length. */
+function memoLoads(t: TBox): TBox {
+  if (t.buffer) return t;
+  const memo = new Map<string, VExpr>();
+  const load = t.load;
+  return {
+    ...t,
+    load: (idx) => {
+      const k = idx.map((i) => i.key).join(";");
+      let v = memo.get(k);
+      if (!v) memo.set(k, v = load(idx));
+      return v;
+    },
+  };
+}
+
 const CHEAP_UNARY = new Set(["neg", "abs", "relu"]);
 const CHEAP_BINARY = new Set(["add", "sub", "mul", "maximum", "minimum", "eq", "lt", "gt"]);
 
@@ -923,7 +965,8 @@ export function splitK(m: number, n: number, k: number): number {
 /** Accumulator dtype: floats sum in f32 (upstream upcasts half reductions). */
 export function accDType(d: DType, rtype: ReductionType): DType {
   if (isFloat(d)) return "f32";
-  if (rtype === "sum" && d === "bool") return "i32";
+  // bool sums count (i32, torch: int64); bool max/min are any/all, computed on 0/1 in u32
+  if (d === "bool") return rtype === "sum" ? "i32" : "u32";
   return d;
 }
 

@@ -11,6 +11,7 @@ import { type CustomOpDef, getCustomOp } from "../fx/custom_ops.ts";
 import { bufferReads, type Dep } from "./dependencies.ts";
 import type { IRBuffer, MatmulDef } from "./ir.ts";
 import type { LoweredGraph } from "./lowering.ts";
+import { exprDepth, MAX_EXPR_DEPTH } from "./value_expr.ts";
 
 export type KernelKind = "pointwise" | "reduction" | "matmul" | "fallback" | "nop";
 
@@ -189,6 +190,14 @@ export class Scheduler {
         const s = this.storage(d.name);
         const w = lastWriter.get(s) ?? this.#nodeOf.get(s);
         if (w && w !== n) n.deps.add(w);
+        // a read through an alias (aten::view_dtype) also waits for the op that makes the
+        // alias: the program binds the alias's name only after that op, and the writer of the
+        // storage then cannot fuse with the reader (the path through the alias op is a cycle)
+        for (let a = this.byName.get(d.name); a?.layout === "alias" && a.target;) {
+          const p = this.#nodeOf.get(a.name);
+          if (p && p !== n) n.deps.add(p);
+          a = this.byName.get(a.target);
+        }
         let set = readersSince.get(s);
         if (!set) readersSince.set(s, set = new Set());
         set.add(n);
@@ -377,6 +386,11 @@ export class Scheduler {
     }
     if (this.willFusionCreateCycle(a, b)) {
       return "fusion would create a cycle through another kernel";
+    }
+    // a bound on how deeply the fused kernel nests inlined ops (lowering.ts realizes past it)
+    const depth = [...a.members, ...b.members].reduce((t, m) => t + bodyDepth(m), 0);
+    if (depth > MAX_EXPR_DEPTH) {
+      return `the fused kernel would nest up to ${depth} ops (more than ${MAX_EXPR_DEPTH})`;
     }
     return this.#trial([...a.members, ...b.members]);
   }
@@ -632,6 +646,14 @@ export class Scheduler {
       `${n.name} [${n.kind}] ${n.members.map((m) => m.name).join(", ")} — ${n.reason}`
     ).join("\n");
   }
+}
+
+/** Nesting depth of a buffer's loop bodies (0 for buffers without one). */
+function bodyDepth(b: IRBuffer): number {
+  const d = b.def;
+  if (d.kind === "pointwise" || d.kind === "reduction") return exprDepth(d.body);
+  if (d.kind === "matmul") return exprDepth(d.a) + exprDepth(d.b) + exprDepth(d.epilogue);
+  return 0;
 }
 
 /** An in-place write into another buffer (copy_, MutationOutput); aliases are not. */

@@ -48,30 +48,144 @@ export type VExpr =
    * matmul accumulator). */
   | { k: "reg"; key: string; dtype: DType; name: string };
 
+// Keys are interned: a node's structural spelling uses its children's keys, which are short ids
+// themselves, so a key is a few characters however deep the expression. (Keys that spelled
+// out their whole expression made a chain of n pointwise ops cost O(n^2) memory and, hashed
+// at every memo lookup, O(n^3) compile time.)
+const interned = new Map<string, string>();
+let nextKey = 0;
+/** Interned keys kept before resetExprKeys() starts over (bounds the table's memory). */
+const MAX_INTERNED = 1 << 20;
+
+function intern(structural: string): string {
+  let k = interned.get(structural);
+  if (k === undefined) {
+    k = `#${(nextKey++).toString(36)}`;
+    interned.set(structural, k);
+  }
+  return k;
+}
+
+/** Forget interned keys when the table is large (called before lowering a graph). Existing
+ * expressions keep their keys, which stay unique (ids are never reused); an equal expression
+ * made later gets a new key, so only sharing across the reset is lost, never correctness. */
+export function resetExprKeysIfLarge(): void {
+  if (interned.size > MAX_INTERNED) interned.clear();
+}
+
 export function vload(buf: string, index: IndexExpr, dtype: DType): VExpr {
-  return { k: "load", key: `load(${buf},${index.key})`, dtype, buf, index };
+  return { k: "load", key: intern(`load(${buf},${index.key},${dtype})`), dtype, buf, index };
 }
 export function vconst(v: number, dtype: DType): VExpr {
-  return { k: "const", key: `c(${v},${dtype})`, dtype, v };
+  // -0 and 0 are different constants (String(-0) is "0")
+  return { k: "const", key: `c(${Object.is(v, -0) ? "-0" : v},${dtype})`, dtype, v };
 }
 export function vun(op: UnaryOp, a: VExpr, dtype: DType = a.dtype): VExpr {
-  return { k: "un", key: `${op}(${a.key})`, dtype, op, a };
+  return { k: "un", key: intern(`${op}(${a.key},${dtype})`), dtype, op, a };
 }
 export function vbin(op: BinaryOp, a: VExpr, b: VExpr, dtype: DType): VExpr {
-  return { k: "bin", key: `${op}(${a.key},${b.key})`, dtype, op, a, b };
+  return { k: "bin", key: intern(`${op}(${a.key},${b.key},${dtype})`), dtype, op, a, b };
 }
 export function vwhere(c: VExpr, a: VExpr, b: VExpr, dtype: DType): VExpr {
-  return { k: "where", key: `where(${c.key},${a.key},${b.key})`, dtype, c, a, b };
+  return { k: "where", key: intern(`where(${c.key},${a.key},${b.key},${dtype})`), dtype, c, a, b };
 }
 export function vcast(a: VExpr, dtype: DType): VExpr {
   if (a.dtype === dtype) return a;
-  return { k: "cast", key: `cast(${a.key},${dtype})`, dtype, a };
+  return { k: "cast", key: intern(`cast(${a.key},${dtype})`), dtype, a };
 }
 export function vindex(e: IndexExpr, dtype: DType = "i32"): VExpr {
-  return { k: "index", key: `index(${e.key},${dtype})`, dtype, e };
+  return { k: "index", key: intern(`index(${e.key},${dtype})`), dtype, e };
 }
 export function vreg(name: string, dtype: DType): VExpr {
   return { k: "reg", key: `reg(${name})`, dtype, name };
+}
+
+/** A per-node attribute computed bottom-up without recursion and memoised per node object, so
+ * asking it of every node of a long chain costs O(1) each. */
+function bottomUp<T>(
+  memo: WeakMap<VExpr, T>,
+  root: VExpr,
+  combine: (e: VExpr, kids: T[]) => T,
+): T {
+  const hit = memo.get(root);
+  if (hit !== undefined) return hit;
+  const stack: VExpr[] = [root];
+  while (stack.length) {
+    const e = stack[stack.length - 1];
+    if (memo.has(e)) {
+      stack.pop();
+      continue;
+    }
+    const kids = childrenOf(e);
+    const pending = kids.filter((c) => !memo.has(c));
+    if (pending.length) {
+      stack.push(...pending);
+      continue;
+    }
+    stack.pop();
+    memo.set(e, combine(e, kids.map((c) => memo.get(c)!)));
+  }
+  return memo.get(root)!;
+}
+
+const readsMemo = new WeakMap<VExpr, ReadonlySet<string>>();
+const NONE: ReadonlySet<string> = new Set();
+
+/** Names of the buffers a body reads (its loads and the loads inside indirect indices). */
+export function buffersRead(root: VExpr): ReadonlySet<string> {
+  return bottomUp(readsMemo, root, (e, kids) => {
+    let out = e.k === "load" ? new Set([e.buf]) as ReadonlySet<string> : NONE;
+    for (const c of kids) out = union(out, c);
+    return out;
+  });
+}
+
+const depthMemo = new WeakMap<VExpr, number>();
+
+/** Longest chain of nodes in a body. Codegen walks bodies recursively, so the lowering
+ * realizes a value and the scheduler refuses a fusion past MAX_EXPR_DEPTH. */
+export function exprDepth(root: VExpr): number {
+  return bottomUp(depthMemo, root, (_e, kids) => 1 + Math.max(0, ...kids));
+}
+
+/** Deepest body a kernel inlines: a few thousand nested calls of the recursive walks
+ * (substitution, rendering) fit any JS engine's stack; a chain of 8000 pointwise ops did not. */
+export const MAX_EXPR_DEPTH = 1024;
+
+function union(a: ReadonlySet<string>, b: ReadonlySet<string>): ReadonlySet<string> {
+  if (b === a || b.size === 0) return a;
+  if (a.size === 0) return b;
+  for (const x of b) {
+    if (!a.has(x)) return new Set([...a, ...b]);
+  }
+  return a;
+}
+
+/** Direct value children of a node, including the values inside indirect indices. */
+function childrenOf(e: VExpr): VExpr[] {
+  switch (e.k) {
+    case "un":
+    case "cast":
+      return [e.a];
+    case "bin":
+      return [e.a, e.b];
+    case "where":
+      return [e.c, e.a, e.b];
+    case "load":
+      return indexValues(e.index);
+    case "index":
+      return indexValues(e.e);
+    default:
+      return [];
+  }
+}
+
+function indexValues(ix: IndexExpr, out: VExpr[] = []): VExpr[] {
+  for (const [a] of ix.terms.values()) {
+    if (a.k === "ind") out.push(a.value as VExpr);
+    else if (a.k === "div" || a.k === "mod") indexValues(a.e, out);
+  }
+  return out;
 }
 
 /** Every load in a body (deduplicated by key), including loads inside indirect indices. */

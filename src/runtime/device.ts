@@ -217,8 +217,11 @@ async function acquire(): Promise<DeviceHandle> {
       recordDeferred(
         device,
         new DeviceError(
-          `uncaptured WebGPU error (runtime.validate is off, so no kernel or buffer context): ` +
-            e.message.trim(),
+          `uncaptured WebGPU error (${
+            config.bool("runtime.validate")
+              ? "raised outside any error scope"
+              : "runtime.validate is off"
+          }, so no kernel or buffer context): ${e.message.trim()}`,
         ),
       );
       ev.preventDefault();

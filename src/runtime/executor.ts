@@ -292,6 +292,7 @@ export class Executor {
 
   async #prepare(): Promise<void> {
     const { launches } = this.#interpret();
+    for (const l of launches) checkBindingSizes(this.h, l.spec.name, l.slots);
     this.#place();
     for (const l of launches) checkNoOverlap(l.spec.name, l.slots);
     const pending = launches.map(async ({ idx, spec, slots }) => {
@@ -603,6 +604,24 @@ export class Executor {
 
 /** Two bindings of one dispatch must not share bytes of one buffer (an arena packs only slots
  * whose lifetimes are disjoint, so this never fires unless the packing is wrong). */
+/** Every tensor a kernel binds must fit one storage binding: say which, how big, and the
+ * device's limit, before anything is allocated (WebGPU would reject the bind group only at
+ * submit). Kernels do not split a binding into pieces. */
+function checkBindingSizes(h: DeviceHandle, kernel: string, slots: Slot[]): void {
+  const limit = h.limits.maxStorageBufferBindingSize;
+  for (const s of slots) {
+    if (s.bytes <= limit) continue;
+    const per = s.bytes / s.numel;
+    throw new DeviceError(
+      `kernel '${kernel}' binds '${s.label}' (${s.numel} ${s.dtype} elements, ${s.bytes} bytes), ` +
+        `over this device's maxStorageBufferBindingSize of ${limit} bytes ` +
+        `(${(limit / 2 ** 20).toFixed(0)} MiB, ${h.info}); a tensor one kernel reads or writes ` +
+        `must fit one binding: split it into tensors of at most ${Math.floor(limit / per)} ` +
+        `elements`,
+    );
+  }
+}
+
 function checkNoOverlap(kernel: string, slots: Slot[]): void {
   for (let i = 0; i < slots.length; i++) {
     for (let j = i + 1; j < slots.length; j++) {

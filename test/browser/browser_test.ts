@@ -15,7 +15,13 @@ import { build, type BuildResult } from "../../build.ts";
 import { type DemoServer, serve } from "../../demo/serve.ts";
 import type { SelfTestReport } from "../../demo/selftest.ts";
 import { CASES } from "../../demo/cases.ts";
-import { appliedPatches, PORTED_FROM } from "../../src/mod.ts";
+import {
+  appliedPatches,
+  graphFromJSON,
+  interpret,
+  PORTED_FROM,
+  writeSafetensors,
+} from "../../src/mod.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const INSTALL = "apt-get update && apt-get install -y chromium";
@@ -101,6 +107,46 @@ async function selftest(page: Page, query: string): Promise<SelfTestReport> {
   );
 }
 
+/** graph.json (x @ W^T, relu), model.safetensors and export.json of a tiny export. */
+function modelsInExport(w: Float32Array): Record<string, string | Uint8Array<ArrayBuffer>> {
+  const graph = {
+    format: "webgpu-inductor.graph",
+    version: 1,
+    nodes: [
+      {
+        name: "layers.0.fc.weight",
+        op: "placeholder",
+        args: [],
+        kwargs: {},
+        meta: { shape: [4, 8], dtype: "f32" },
+      },
+      { name: "x", op: "placeholder", args: [], kwargs: {}, meta: { shape: [3, 8], dtype: "f32" } },
+      {
+        name: "y",
+        op: "call_function",
+        target: "linear",
+        args: [{ node: "x" }, { node: "layers.0.fc.weight" }],
+        kwargs: {},
+      },
+      { name: "z", op: "call_function", target: "relu", args: [{ node: "y" }], kwargs: {} },
+      { name: "output", op: "output", args: [[{ node: "z" }]], kwargs: {} },
+    ],
+  };
+  const manifest = {
+    format: "webgpu-inductor.torch-export",
+    version: 1,
+    params: ["layers.0.fc.weight"],
+    constants: [],
+  };
+  return {
+    "graph.json": JSON.stringify(graph),
+    "export.json": JSON.stringify(manifest),
+    "model.safetensors": writeSafetensors({
+      "layers.0.fc.weight": { dtype: "f32", shape: [4, 8], data: w },
+    }),
+  };
+}
+
 let server: DemoServer;
 
 Deno.test({
@@ -144,6 +190,49 @@ Deno.test({
         assert.deepEqual(got.keys, want);
         assert.equal(got.ported, PORTED_FROM);
         assert.equal(got.compile, "function");
+      });
+
+      await t.step("models in: loadTorchExport fetches an export folder by URL", async () => {
+        // an export folder as tools/export_torch.py writes it (dotted parameter names), served
+        // from a second origin, loaded and run in the page through the bundle
+        const x = Float32Array.from({ length: 3 * 8 }, (_, i) => Math.sin(i));
+        const w = Float32Array.from({ length: 4 * 8 }, (_, i) => Math.cos(i) / 4);
+        const files = modelsInExport(w);
+        const want = interpret(graphFromJSON(files["graph.json"]), [w, x])[0];
+        const ac = new AbortController();
+        const side = Deno.serve({ port: 0, signal: ac.signal, onListen: () => {} }, (req) => {
+          const body = files[new URL(req.url).pathname.replace(/^\/m\//, "")];
+          const headers = { "access-control-allow-origin": "*" };
+          return body === undefined
+            ? new Response("not found", { status: 404, headers })
+            : new Response(body, { headers });
+        });
+        try {
+          const got = await page.evaluate(
+            async ([url, dir, xs]) => {
+              const m = await import(url);
+              let loaded = 0;
+              const { graph, params } = await m.loadTorchExport(dir, {
+                onProgress: (n: number) => (loaded = n),
+              });
+              const cg = m.compile(graph, { params });
+              const [y] = await cg.run([new Float32Array(xs)]);
+              cg.dispose();
+              return { y: Array.from(y as Float32Array), loaded, names: Object.keys(params) };
+            },
+            [
+              `${server.url}/webgpu-inductor.js`,
+              `http://127.0.0.1:${side.addr.port}/m/`,
+              Array.from(x),
+            ] as const,
+          );
+          assert.deepEqual(got.names, ["layers.0.fc.weight"]);
+          assert.equal(got.loaded, (files["model.safetensors"] as Uint8Array).length);
+          got.y.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-4, `y[${i}] ${v}`));
+        } finally {
+          ac.abort();
+          await side.finished;
+        }
       });
 
       await t.step("the init layer ran in the page: patches and init config", async () => {

@@ -15,6 +15,15 @@
 // only see "exact" tensors — inputs and values every backend computes bit-identically
 // (views, neg/abs/relu, maximum/minimum, max/min, integer arithmetic) — so a rounding
 // difference never flips a branch. Tolerances are derived per output (see `toleranceFor`).
+//
+// Special values: about a third of the float graphs are "special": their float inputs get NaN,
+// ±inf, ±0, huge (±1e30) and tiny (±1e-30) elements (randomInputs), and their literals include
+// 0, -0, ±1, ±inf and NaN. Bounds and tolerances ignore special values (they must match exactly:
+// NaN for NaN, the same infinity); values that may hold huge finite elements go through tanh
+// before ops whose f32 result depends on summation order or range reduction (sum, mean, norms,
+// matmul, sin, cos, f16 casts), where float64 and f32 legitimately differ. Each output says
+// whether the sign of its zeros must match (`zeroSign`: not after reductions, norms, matmuls
+// and maximum/minimum, whose zero ties and summation order torch does not pin down).
 import { type DType, isFloat, numel } from "../../src/dtype.ts";
 import { ShapeError } from "../../src/errors.ts";
 import { callOp } from "../../src/fx/builder.ts";
@@ -156,7 +165,21 @@ export interface GenInput extends InputSpec {
   dtype: DType;
   lo: number;
   hi: number;
+  /** Special values to sprinkle into this float input (randomInputs). */
+  specials?: readonly number[];
 }
+
+/** Special input values per float dtype (f16: no huge or tiny values, which f16 cannot hold). */
+export const SPECIAL_INPUTS: Record<"f32" | "f16", readonly number[]> = {
+  f32: [NaN, Infinity, -Infinity, -0, 0, 1e30, -1e30, 1e-30, -1e-30],
+  f16: [NaN, Infinity, -Infinity, -0, 0],
+};
+/** Literals of special graphs. */
+const SPECIAL_LITERALS = [0, -0, 1, -1, Infinity, -Infinity, NaN];
+/** Fraction of a special input's elements replaced by special values. */
+const SPECIAL_RATE = 0.15;
+/** A literal's contribution to bounds: special ones produce special values, compared exactly. */
+const litBound = (v: number) => (Number.isFinite(v) ? Math.abs(v) : 0);
 
 export interface RandomGraph {
   seed: number;
@@ -168,6 +191,10 @@ export interface RandomGraph {
   describe: string;
   /** One per output. */
   tolerances: Tolerance[];
+  /** One per output: must the signs of zeros match the reference? */
+  zeroSign: boolean[];
+  /** Inputs hold special values and literals may be special (see the header). */
+  special: boolean;
   /** Generator features used (op families, e.g. "matmul", "custom:rg::cumsum_out"). */
   features: string[];
 }
@@ -178,6 +205,10 @@ export interface RandomGraphOptions {
   maxOps?: number;
   /** Force a graph kind (default: ~78% f32, ~12% i32, ~10% f16). */
   kind?: GraphKind;
+  /** Force special values on or off (default: about a third of the float graphs). */
+  special?: boolean;
+  /** false: no f16 anywhere (an adapter without shader-f16); f16 graphs become f32 ones. */
+  f16?: boolean;
   /** Generator features to leave out (names as in `RandomGraph.features`, or a family such
    * as "mutate" or "custom"): a switch for temporarily excluding a construct. */
   exclude?: string[];
@@ -205,6 +236,10 @@ interface Val {
   indexMax?: number;
   /** A cat result or a view of one. */
   fromCat?: boolean;
+  /** May hold huge finite values (from special inputs) beyond `bound`. */
+  huge: boolean;
+  /** Zeros have the reference's sign (no reduction, norm, matmul, maximum/minimum on the way). */
+  signedZeros: boolean;
 }
 
 type GArg = Val | number | boolean | null | GArg[];
@@ -222,6 +257,30 @@ interface Est {
   view?: boolean;
   indexMax?: number;
 }
+
+/** Ops whose float result stays bounded whatever their input (no huge values out). */
+const BOUNDED_OPS = new Set(["tanh", "sigmoid", "sin", "cos", "softmax", "log"]);
+/** Ops after which the sign of a zero result is not pinned down (summation order, ties). */
+const ZERO_SIGN_LOST = new Set([
+  "sum",
+  "mean",
+  "max",
+  "min",
+  "softmax",
+  "log_softmax",
+  "layer_norm",
+  "rms_norm",
+  "matmul",
+  "bmm",
+  "linear",
+  "maximum",
+  "minimum",
+]);
+
+/** Ops that move or select values (or flip a sign): a zero keeps the sign it had. Other ops
+ * give zeros of a definite sign only from bit-exact operands (rounding noise near 0 may have
+ * either sign). */
+const PASS_ZERO_SIGN = new Set(["neg", "abs", "relu", "where", "cat", "embedding", "cast"]);
 
 const isVal = (a: unknown): a is Val =>
   typeof a === "object" && a !== null && !Array.isArray(a) && "node" in a;
@@ -241,7 +300,13 @@ class Gen {
   #nextId = 0;
   #nextStorage = 0;
 
-  constructor(seed: number, readonly kind: GraphKind, readonly exclude: Set<string>) {
+  constructor(
+    seed: number,
+    readonly kind: GraphKind,
+    readonly exclude: Set<string>,
+    readonly special = false,
+    readonly f16 = true,
+  ) {
     this.r = rng(seed);
   }
 
@@ -345,6 +410,10 @@ class Gen {
       : [-2, 2];
     const node = this.g.placeholder(name, { shape, dtype });
     const bound = dtype === "bool" ? 1 : Math.max(Math.abs(l), Math.abs(h));
+    // special values go into float inputs of special graphs (not into explicit ranges)
+    const specials = this.special && isFloat(dtype) && lo === undefined
+      ? SPECIAL_INPUTS[dtype === "f16" ? "f16" : "f32"]
+      : undefined;
     const v: Val = {
       id: this.#nextId++,
       node,
@@ -357,11 +426,13 @@ class Gen {
       lowp: dtype === "f16",
       storage: this.#nextStorage++,
       indexMax,
+      huge: specials?.some((x) => Math.abs(x) > 1e6 && Number.isFinite(x)) ?? false,
+      signedZeros: true,
     };
     this.bases.set(v.storage!, v);
     this.inputs.push({
       val: v,
-      spec: { name: node.name, shape: shape.slice(), dtype, lo: l, hi: h },
+      spec: { name: node.name, shape: shape.slice(), dtype, lo: l, hi: h, specials },
     });
     if (numel(shape) <= MAX_NUMEL) this.pool.push(v);
     return v;
@@ -403,6 +474,9 @@ class Gen {
       storage: est.view && tensors[0] ? tensors[0].storage : null,
       indexMax: est.indexMax,
       fromCat: target === "cat" || (est.view && tensors[0]?.fromCat),
+      huge: !BOUNDED_OPS.has(target) && isFloat(m.dtype) && tensors.some((t) => t.huge),
+      signedZeros: !ZERO_SIGN_LOST.has(target) &&
+        tensors.every((t) => t.signedZeros && (t.exact || est.view || PASS_ZERO_SIGN.has(target))),
     };
     this.steps.push({ target, args, kwargs, out: v });
     if (!hidden && numel(v.shape) <= MAX_NUMEL) this.pool.push(v);
@@ -425,14 +499,33 @@ class Gen {
     const a = this.callT("abs", [f], {}, { bound: f.bound, exact: f.exact }, true);
     return this.callT("add", [a, 0.5], {}, { bound: f.bound + 0.5 }, true);
   }
-  /** A float value with |v| <= 1 when `v` is large. */
+  /** A float value with |v| <= 1 when `v` is large (or may hold huge special values). */
   squash(v: Val, limit: number): Val {
-    if (v.bound <= limit) return v;
+    if (v.bound <= limit && !v.huge) return v;
     const f = this.toFloat(v);
     return this.callT("tanh", [f], {}, { bound: 1 }, true);
   }
+  /** `v`, through tanh when it may hold huge finite values: before an op whose f32 result
+   * depends on summation order or range reduction (float64 and f32 differ there). */
+  tame(v: Val): Val {
+    return v.huge ? this.callT("tanh", [this.toFloat(v)], {}, { bound: 1 }, true) : v;
+  }
+  /** A float literal from `normal`, or in special graphs sometimes a special one. */
+  literal(normal: readonly number[]): number {
+    if (this.special && this.chance(0.35)) return this.choice(SPECIAL_LITERALS);
+    return this.choice(normal);
+  }
   /** A scalar literal suited to `v`'s dtype. */
   scalar(v: Val, nonzero = false): number {
+    // only next to bit-exact values: 0 * (rounding noise) has the noise's sign, inf * noise is
+    // inf where the reference's exact 0 gives NaN
+    if (
+      isFloat(v.dtype) && v.exact && this.special && this.allowed("binary:special-literal") &&
+      this.chance(0.35)
+    ) {
+      this.use("binary:special-literal");
+      return this.choice(SPECIAL_LITERALS);
+    }
     if (isIntD(v.dtype)) {
       const k = this.int(-5, 5);
       return nonzero && k === 0 ? 3 : k;
@@ -478,6 +571,9 @@ class Gen {
         return true;
       case "sin":
       case "cos":
+        // WGSL specifies sin/cos on [-pi, pi] only: no huge arguments (README "Semantics")
+        this.callT(op, [this.tame(x)], {}, { bound: 1 });
+        return true;
       case "tanh":
       case "sigmoid":
         this.callT(op, [x], {}, { bound: 1 });
@@ -553,7 +649,7 @@ class Gen {
     if (typeof b === "number") {
       if (!this.use("binary:scalar-operand")) return false;
     }
-    const Bb = typeof b === "number" ? Math.abs(b) : b.bound;
+    const Bb = typeof b === "number" ? litBound(b) : b.bound;
     const outF = isF || (typeof b !== "number" && isFloat(b.dtype));
     const cap = this.floatCap(this.fdt);
     const swap = typeof b === "number" ? this.chance(0.3) : this.chance(0.5);
@@ -574,11 +670,17 @@ class Gen {
       }
       case "mul": {
         let x = a;
+        // a huge or infinite factor turns the other's rounding noise (a GPU's 1e-8 where the
+        // reference has 0) into a difference of 1e22, or inf against NaN: tame it
+        if (typeof b !== "number") {
+          if (x.huge && !b.exact) x = this.tame(x);
+          if (b.huge && !x.exact) b = this.tame(b);
+        }
         if (outF && a.bound * Bb > cap) {
           x = this.squash(a, 1);
           if (typeof b !== "number" && x.bound * b.bound > cap) b = this.squash(b, 1);
         }
-        const xb = x.bound * (typeof b === "number" ? Math.abs(b) : b.bound);
+        const xb = x.bound * (typeof b === "number" ? litBound(b) : b.bound);
         if (!outF && xb > 1e6) {
           this.callT("add", ordered(x, b), {}, { bound: x.bound + Bb });
           return true;
@@ -594,7 +696,8 @@ class Gen {
           return true;
         }
         const d = typeof b === "number" ? b : this.positive(b);
-        const minD = typeof d === "number" ? Math.abs(d) : 0.5;
+        // a special literal divisor (0, ±inf, NaN) gives special values, compared exactly
+        const minD = typeof d === "number" ? (litBound(d) || 1) : 0.5;
         this.callT("div", [a, d], {}, { bound: a.bound / minD });
         return true;
       }
@@ -630,7 +733,7 @@ class Gen {
       : this.choice(["lt", "gt", "lt", "gt", "eq"]);
     if (!this.use(`compare:${op}`)) return false;
     let b: GArg;
-    if (this.chance(0.4)) b = isIntD(a.dtype) ? this.int(-3, 3) : this.choice([0, 0.5, -0.25]);
+    if (this.chance(0.4)) b = isIntD(a.dtype) ? this.int(-3, 3) : this.literal([0, 0.5, -0.25]);
     else {
       const p = this.pool.filter((v) =>
         v.exact && v.dtype !== "bool" && this.bcast(a.shape, v.shape)
@@ -658,7 +761,7 @@ class Gen {
     }
     const cond = c;
     const opnd = (): Val | number => {
-      if (this.chance(0.25)) return this.choice([0, 1.5, -2]);
+      if (this.chance(0.25)) return this.literal([0, 1.5, -2]);
       const p = this.pool.filter((v) => v.dtype !== "bool" && this.bcast(cond.shape, v.shape));
       return p.length ? this.choice(p) : this.input(this.partnerShape(cond.shape), this.fdt);
     };
@@ -666,7 +769,7 @@ class Gen {
     const sa = typeof a === "number" ? [] : a.shape, sb = typeof b === "number" ? [] : b.shape;
     const s1 = this.bcast(cond.shape, sa);
     if (!s1 || !this.bcast(s1, sb)) return false;
-    const bnd = (x: Val | number) => (typeof x === "number" ? Math.abs(x) : x.bound);
+    const bnd = (x: Val | number) => (typeof x === "number" ? litBound(x) : x.bound);
     const ex = (x: Val | number) => typeof x === "number" || x.exact;
     if (!this.use("where")) return false;
     this.callT("where", [cond, a, b], {}, {
@@ -687,7 +790,7 @@ class Gen {
     } else if (x.dtype === "f16") to = this.chance(0.7) ? "f32" : (x.exact ? "i32" : "f32");
     else if (x.exact) to = this.weighted<DType>([["i32", 2], ["bool", 1], ["f16", 1]]);
     else to = "f16";
-    if (to === "f16" && x.bound > BOUND_CAP.f16) return false;
+    if (to === "f16" && (x.bound > BOUND_CAP.f16 || x.huge || !this.f16)) return false;
     if (!this.use(`cast:${x.dtype}->${to}`)) return false;
     this.callT("cast", [x], { dtype: to }, {
       bound: to === "bool" ? 1 : x.bound,
@@ -739,7 +842,9 @@ class Gen {
     }
     const bound = op === "sum" ? x.bound * reduced : x.dtype === "bool" ? 1 : x.bound;
     const exact = op === "max" || op === "min" ? x.exact : undefined;
-    this.callT(op, [x], { dim: dims, keepdim }, {
+    // summation order matters for huge values (max and min are exact)
+    const src = op === "sum" || op === "mean" ? this.tame(x) : x;
+    this.callT(op, [src], { dim: dims, keepdim }, {
       bound: op === "sum" && x.dtype === "bool" ? reduced : bound,
       exact,
     });
@@ -747,8 +852,9 @@ class Gen {
   }
 
   norm(): boolean {
-    const x = this.pick((v) => isFloat(v.dtype) && v.shape.length >= 1 && numel(v.shape) >= 1);
-    if (!x) return false;
+    const picked = this.pick((v) => isFloat(v.dtype) && v.shape.length >= 1 && numel(v.shape) >= 1);
+    if (!picked) return false;
+    const x = this.tame(picked);
     const rank = x.shape.length;
     const op = this.weighted<string>([["softmax", 2], ["log_softmax", 1.5], ["layer_norm", 2], [
       "rms_norm",
@@ -780,7 +886,9 @@ class Gen {
     // Default eps (1e-5) only where rows are random data; a larger eps elsewhere keeps
     // near-constant rows (broadcasts, relu'd rows) from amplifying rounding by 1/sqrt(eps).
     const eps = x.exact && n >= 4 && this.chance(0.5) ? undefined : this.choice([1e-3, 1e-2]);
-    const w = param();
+    // a huge weight would scale the centring's rounding noise (see mul)
+    const w0 = param();
+    const w = w0 && this.tame(w0);
     const wb = w ? w.bound : 1;
     if (op === "layer_norm") {
       const b = param();
@@ -798,6 +906,7 @@ class Gen {
       isFloat(v.dtype) && v.shape.length >= 1 && v.shape[v.shape.length - 1] >= 1
     );
     if (!a) return false;
+    a = this.tame(a); // sums of products: summation order matters for huge values
     const dt = a.dtype;
     const rank = a.shape.length;
     const K = a.shape[rank - 1];
@@ -814,7 +923,7 @@ class Gen {
     let b: Val;
     if (variant === "linear") {
       const p = this.pool.filter((v) => v.dtype === dt && v.shape.length === 2 && v.shape[1] === K);
-      b = p.length && this.chance(0.4) ? this.choice(p) : this.input([N, K], dt);
+      b = this.tame(p.length && this.chance(0.4) ? this.choice(p) : this.input([N, K], dt));
       const Nn = b.shape[0];
       const bias = this.chance(0.5) ? this.input([Nn], dt) : null;
       if (numel([...a.shape.slice(0, -1), Nn]) > MAX_NUMEL) return false;
@@ -858,7 +967,7 @@ class Gen {
       }
     }
     const aa = a;
-    const bb = b;
+    const bb = this.tame(b);
     // Output size check via the shape rule itself is done by callOp; pre-check the cap.
     const batchA = aa.shape.length > 2 ? aa.shape.slice(0, -2) : [];
     const batchB = bb.shape.length > 2 ? bb.shape.slice(0, -2) : [];
@@ -1059,6 +1168,8 @@ class Gen {
       depth: x.depth + 1,
       exact: false,
       lowp: x.lowp,
+      huge: x.huge,
+      signedZeros: x.signedZeros,
     });
     return true;
   }
@@ -1090,7 +1201,15 @@ class Gen {
    * values (their bounds cover old and new, for views taken earlier too). */
   mutated(
     base: Val,
-    w: { bound: number; scale: number; depth: number; exact: boolean; lowp: boolean },
+    w: {
+      bound: number;
+      scale: number;
+      depth: number;
+      exact: boolean;
+      lowp: boolean;
+      huge: boolean;
+      signedZeros: boolean;
+    },
   ) {
     const first = !this.bases.has(base.storage!);
     const aliases = this.pool.filter((v) => v.storage === base.storage);
@@ -1100,6 +1219,8 @@ class Gen {
       v.depth = Math.max(first && v === base ? 0 : v.depth, w.depth);
       v.exact = (first && v === base ? true : v.exact) && w.exact;
       v.lowp = v.lowp || w.lowp;
+      v.huge = (first && v === base ? false : v.huge) || w.huge;
+      v.signedZeros = (first && v === base ? true : v.signedZeros) && w.signedZeros;
     }
     this.readSince.set(base.storage!, false);
     if (first) {
@@ -1131,7 +1252,7 @@ class Gen {
       ? this.choice(p)
       : this.input(this.shapeInto(dst.shape), isIntD(dst.dtype) ? "i32" : this.fdt);
     if (!isFloat(dst.dtype) && isFloat(src.dtype) && !src.exact) return false; // truncation
-    if (dst.dtype === "f16" && src.bound > BOUND_CAP.f16) return false;
+    if (dst.dtype === "f16" && (src.bound > BOUND_CAP.f16 || src.huge)) return false;
     if (dst.dtype === "bool" && isFloat(src.dtype) && !src.exact) return false;
     if (!this.use(`mutate:copy_`)) return false;
     const res = this.callT("copy_", [dst, src], {}, {
@@ -1146,6 +1267,8 @@ class Gen {
       depth: src.depth + 1,
       exact: src.exact,
       lowp: src.lowp || dst.dtype === "f16",
+      huge: src.huge,
+      signedZeros: src.signedZeros,
     });
     if (this.chance(0.5)) this.pool.push(res);
     return true;
@@ -1169,8 +1292,11 @@ function toleranceFor(v: Val): Tolerance {
 /** Generate the random graph for `seed`. */
 export function randomGraph(seed: number, opts: RandomGraphOptions = {}): RandomGraph {
   const head = rng(seed ^ 0x5bd1e995);
-  const kind = opts.kind ?? kindFor(head);
-  const gen = new Gen(seed, kind, new Set(opts.exclude ?? []));
+  const drawn = opts.kind ?? kindFor(head);
+  const f16 = opts.f16 ?? true;
+  const kind = drawn === "f16" && !f16 ? "f32" : drawn;
+  const special = opts.special ?? (kind !== "i32" && head() < 0.35);
+  const gen = new Gen(seed, kind, new Set(opts.exclude ?? []), special, f16);
   const dt: DType = kind;
   const nInputs = gen.int(1, 3);
   // A few graphs start from long rows (multi-phase reductions, matmuls with a large K).
@@ -1231,17 +1357,22 @@ export function randomGraph(seed: number, opts: RandomGraphOptions = {}): Random
   };
 
   const tolerances = outs.map(toleranceFor);
+  const zeroSign = outs.map((v) => v.signedZeros);
   const fmt = (a: GArg): string =>
     isVal(a)
       ? `%${a.node.name}`
       : Array.isArray(a)
       ? `[${a.map(fmt).join(", ")}]`
+      : typeof a === "number"
+      ? fmtNum(a)
       : JSON.stringify(a);
   const lines = [
-    `randomGraph(seed=${seed}): kind ${kind}, ${gen.inputs.length} input(s), ${steps.length} node(s), ` +
+    `randomGraph(seed=${seed}): kind ${kind}${special ? " with special values" : ""}, ` +
+    `${gen.inputs.length} input(s), ${steps.length} node(s), ` +
     `outputs ${outs.map((o) => `%${o.node.name}`).join(", ")}`,
     ...gen.inputs.map(({ spec }) =>
-      `  %${spec.name}: ${spec.dtype}[${spec.shape}] in [${spec.lo}, ${spec.hi})`
+      `  %${spec.name}: ${spec.dtype}[${spec.shape}] in [${spec.lo}, ${spec.hi})` +
+      (spec.specials ? ` with specials ${spec.specials.map(fmtNum).join(" ")}` : "")
     ),
     ...steps.map((s) => {
       const parts = s.args.map(fmt);
@@ -1269,12 +1400,27 @@ export function randomGraph(seed: number, opts: RandomGraphOptions = {}): Random
     inputs: gen.inputs.map((i) => i.spec),
     describe: lines.join("\n"),
     tolerances,
+    zeroSign,
+    special,
     features: [...gen.features].sort(),
   };
 }
 
-/** Random input arrays for a generated graph (deterministic in `seed`). */
+const fmtNum = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+
+/** Random input arrays for a generated graph (deterministic in `seed`); inputs with
+ * `specials` get about SPECIAL_RATE of their elements replaced by them (a separate stream, so
+ * the other values are those of the same graph without specials). */
 export function randomInputs(g: RandomGraph, seed: number): TypedArray[] {
   const r = rng(seed);
-  return g.inputs.map((s) => randomArray(s.shape, s.dtype, r, s.lo, s.hi));
+  const rs = rng(seed ^ 0x6a09e667);
+  return g.inputs.map((s) => {
+    const a = randomArray(s.shape, s.dtype, r, s.lo, s.hi);
+    if (s.specials) {
+      for (let i = 0; i < a.length; i++) {
+        if (rs() < SPECIAL_RATE) a[i] = s.specials[Math.floor(rs() * s.specials.length)];
+      }
+    }
+    return a;
+  });
 }

@@ -93,7 +93,7 @@ export class KernelContext implements BufferAccess {
 
   /** The statement storing register value `v` (of dtype `from`) as element `index` (a WGSL u32
    * expression) of member `m`'s storage. */
-  storeStmt(m: IRBuffer, index: string, v: string, from: DType): string {
+  storeStmt(m: IRBuffer, index: string, v: string, from: DType, helpers?: Set<string>): string {
     const id = this.storeIdent(m);
     if (this.storesEmulatedF16(m)) {
       if (this.f16Writes === "words") {
@@ -103,7 +103,7 @@ export class KernelContext implements BufferAccess {
       }
       return `${f16StoreFn(id)}(${index}, ${convert(v, from, "f32")});`;
     }
-    return `${id}[${index}] = ${storeValue(v, from, this.dtype(m.target ?? m.name))};`;
+    return `${id}[${index}] = ${storeValue(v, from, this.dtype(m.target ?? m.name), helpers)};`;
   }
 
   /** Bring a member body into the kernel frame: rename its vars, inline fused pointwise

@@ -31,3 +31,16 @@ export function foldGrid(count: number, z = 1): [number, number, number] {
   const y = Math.ceil(count / MAX_GRID_DIM);
   return [Math.ceil(count / y), y, z];
 }
+
+/** Fold a 1-D count of workgroups into a 3-D grid under the per-dimension limit; kernels
+ * recover the linear id as `wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y` and skip ids past
+ * `count`. */
+export function foldGrid3(count: number): [number, number, number] {
+  if (count <= MAX_GRID_DIM) return [Math.max(count, 1), 1, 1];
+  const [x, y] = foldGrid(count);
+  if (y <= MAX_GRID_DIM) return [x, y, 1];
+  const z = Math.ceil(count / (MAX_GRID_DIM * MAX_GRID_DIM));
+  const xy = Math.ceil(count / z);
+  const y2 = Math.ceil(xy / MAX_GRID_DIM);
+  return [Math.ceil(xy / y2), y2, z];
+}

@@ -16,8 +16,8 @@ import { iadd, iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_
 import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
 import { loadsOf, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat } from "./kernel_context.ts";
-import type { KernelSpec } from "./kernel_spec.ts";
-import { Scope } from "./render.ts";
+import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
+import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
 
 export interface MatmulConfig {
   /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
@@ -138,8 +138,13 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   if (!Number.isInteger(wgX) || !Number.isInteger(wgY) || threads > 256) {
     throw new CompileError(`kernel ${g.name}: bad matmul tile config ${JSON.stringify(c)}`);
   }
-  if (B > 65535) {
-    throw new CompileError(`kernel ${g.name}: batch ${B} exceeds the 65535 grid limit`);
+  // one workgroup per tileM x tileN block of each batch; a grid past 65535 workgroups in a
+  // dimension (millions of rows, a batch of 70000) is folded and unfolded from a linear id
+  const gridX = Math.ceil(nTotal / tileN), gridY = Math.ceil(M / tileM);
+  const tiles = gridX * gridY * B;
+  const folded = gridX > MAX_GRID_DIM || gridY > MAX_GRID_DIM || B > MAX_GRID_DIM;
+  if (tiles > 0xffffffff) {
+    throw new CompileError(`kernel ${g.name}: ${tiles} workgroups overflow 32-bit indexing`);
   }
   const register = c.kind === "register";
   // Which output element register (i, j) of invocation (tr, tc) holds. The register template
@@ -365,7 +370,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
           const v = s.value(value);
           body.push(
             ...s.lines.splice(0),
-            ctx.storeStmt(seg.mm, s.index(canonical), v, value.dtype),
+            ctx.storeStmt(seg.mm, s.index(canonical), v, value.dtype, s.helpers),
           );
           stored.add(seg.mm.name);
         }
@@ -377,7 +382,10 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
             e.def.ranges,
             e.def.ranges.map((_, d) => vars.get(`x${d}`)!),
           );
-          body.push(...s.lines.splice(0), ctx.storeStmt(e, s.index(idx), v, e.def.body.dtype));
+          body.push(
+            ...s.lines.splice(0),
+            ctx.storeStmt(e, s.index(idx), v, e.def.body.dtype, s.helpers),
+          );
           stored.add(e.name);
         }
         ctx.inlineAt.clear();
@@ -401,13 +409,25 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     ]),
     ...top.helpers,
     `@compute @workgroup_size(${wgX}, ${wgY})`,
-    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {`,
+    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+    `  ${OPAQUE_ZERO_INIT}`,
     `  let lid = lid3.y * ${wgX}u + lid3.x;`,
     `  let tc = lid3.x;`,
     `  let tr = lid3.y;`,
-    `  let b = wid.z;`,
-    `  let row0 = wid.y * ${tileM}u;`,
-    `  let col0 = wid.x * ${tileN}u;`,
+    ...(folded
+      ? [
+        // uniform (workgroup ids), so returning before the barriers is allowed
+        `  let wlin = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;`,
+        `  if (wlin >= ${tiles}u) { return; }`,
+        `  let b = wlin / ${gridX * gridY}u;`,
+        `  let row0 = ((wlin / ${gridX}u) % ${gridY}u) * ${tileM}u;`,
+        `  let col0 = (wlin % ${gridX}u) * ${tileN}u;`,
+      ]
+      : [
+        `  let b = wid.z;`,
+        `  let row0 = wid.y * ${tileM}u;`,
+        `  let col0 = wid.x * ${tileN}u;`,
+      ]),
     ...accs.map((l) => "  " + l),
     ...loop.map((l) => "  " + l),
     ...epi.map((l) => "  " + l),
@@ -418,7 +438,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     name: g.name,
     wgsl: src,
     bindings: ctx.bindings,
-    workgroups: [Math.ceil(nTotal / tileN), Math.ceil(M / tileM), B],
+    workgroups: folded ? foldGrid3(tiles) : [gridX, gridY, B],
     computes: g.members.map((m) => m.name),
     stores: [...stored],
   };

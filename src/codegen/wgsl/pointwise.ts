@@ -14,7 +14,7 @@ import {
   varsViaFlat,
 } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { convert, Scope } from "./render.ts";
+import { convert, OPAQUE_ZERO_INIT, Scope } from "./render.ts";
 import { vindex } from "../../inductor/value_expr.ts";
 
 export const POINTWISE_WORKGROUP = 256;
@@ -59,12 +59,12 @@ export function genPointwise(g: GroupInput): KernelSpec {
         // a write through a view or at runtime indices: the target element in the kernel's vars
         const e = ctx.body(vindex(st.index, "u32"), vars);
         if (e.k !== "index") throw new CompileError(`kernel ${g.name}: bad store index`);
-        const write = ctx.storeStmt(m, scope.index(e.e), v, m.def.body.dtype);
+        const write = ctx.storeStmt(m, scope.index(e.e), v, m.def.body.dtype, helpers);
         if (st.guard) scope.emit(`if (${scope.value(ctx.body(st.guard, vars))}) { ${write} }`);
         else scope.emit(write);
       } else {
         const flat = KernelContext.flat(shape, kIdx);
-        scope.emit(ctx.storeStmt(m, scope.index(flat), v, m.def.body.dtype));
+        scope.emit(ctx.storeStmt(m, scope.index(flat), v, m.def.body.dtype, helpers));
       }
     });
     return [...declareUnravel(flatVar, "x", shape), ...scope.lines];
@@ -95,6 +95,7 @@ export function genPointwise(g: GroupInput): KernelSpec {
     ...helpers,
     `@compute @workgroup_size(${wg})`,
     `fn main(@builtin(global_invocation_id) gid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+    `  ${OPAQUE_ZERO_INIT}`,
     `  let gid = gid3.x + gid3.y * nwg.x * ${wg}u;`,
     `  if (gid >= ${units}u) { return; }`,
     ...body.map((l) => "  " + l),

@@ -12,7 +12,8 @@ import { iconst, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.t
 import type { IRBuffer, ReductionDef, ReductionType } from "../../inductor/ir.ts";
 import { declareUnravel, type GroupInput, KernelContext } from "./kernel_context.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { F32_NAN, F32_NEG_INF, F32_POS_INF, literal, regType, Scope } from "./render.ts";
+import { ARGMAX_TAKES, MAXIMUM, MINIMUM, useHelper } from "./ieee.ts";
+import { F32_NEG_INF, F32_POS_INF, literal, OPAQUE_ZERO_INIT, regType, Scope } from "./render.ts";
 import {
   SUBGROUP_PARAMS,
   subgroupDecls,
@@ -35,25 +36,37 @@ function identity(rtype: ReductionType, d: DType): string {
   }
 }
 
-/** Combine two partials of a reduction computed in register type `t`. Float max/min propagate
- * NaN as torch does (WGSL's max/min may return either operand for a NaN: llvmpipe and
- * SwiftShader drop it); the NaN test is on the bits, which fast-math cannot fold away. */
-function combine(rtype: ReductionType, acc: string, v: string, t = ""): string {
-  const nan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
-  const f = (op: string) =>
-    t === "f32"
-      ? `select(${op}(${acc}, ${v}), ${F32_NAN}, ${nan(acc)} || ${nan(v)})`
-      : `${op}(${acc}, ${v})`;
+/** acc ⊕ v. Float max/min propagate NaN (torch.max/min; WGSL's max/min may drop it). */
+function combine(
+  rtype: ReductionType,
+  acc: string,
+  v: string,
+  d: DType,
+  helpers: Set<string>,
+): string {
+  const float = d === "f32" || d === "f16";
   switch (rtype) {
     case "sum":
       return `${acc} + ${v}`;
     case "max":
-      return f("max");
+      if (!float) return `max(${acc}, ${v})`;
+      useHelper(helpers, MAXIMUM);
+      return `maximum_f32(${acc}, ${v})`;
     case "min":
-      return f("min");
+      if (!float) return `min(${acc}, ${v})`;
+      useHelper(helpers, MINIMUM);
+      return `minimum_f32(${acc}, ${v})`;
     case "argmax":
       throw new Error("argmax combines value and index");
   }
+}
+
+/** Does candidate value `v` at index `i` replace argmax's current (`c`, `ci`)? Floats: NaN is
+ * the maximum and the first NaN wins (torch.argmax). */
+function argmaxTakes(v: string, i: string, c: string, ci: string, d: DType, h: Set<string>) {
+  if (d !== "f32" && d !== "f16") return `${v} > ${c} || (${v} == ${c} && ${i} < ${ci})`;
+  useHelper(h, ARGMAX_TAKES);
+  return `argmax_takes_f32(${v}, ${i}, ${c}, ${ci})`;
 }
 
 /** Classify how a member maps into the kernel's frame. */
@@ -123,13 +136,16 @@ export function genReduction(g: GroupInput): KernelSpec {
       const accIdx = `acci${phase}`;
       flushTop();
       if (d.rtype === "argmax") {
-        body.push(`var ${acc} = ${identity("max", valT)};`, `var ${accIdx} = 0u;`);
+        // 0xffffffff: no element seen yet (an invocation past the row's end keeps it)
+        body.push(`var ${acc} = ${identity("max", valT)};`, `var ${accIdx} = 0xffffffffu;`);
       } else body.push(`var ${acc} = ${identity(d.rtype, m.dtype)};`);
       rLoop((s) => {
         const v = s.value(ctx.body(d.body, spaceIdx));
         if (d.rtype === "argmax") {
-          s.emit(`if (${v} > ${acc}) { ${acc} = ${v}; ${accIdx} = rr; }`);
-        } else s.emit(`${acc} = ${combine(d.rtype, acc, v, accT)};`);
+          // the loop visits indices in increasing order: a later equal value never wins
+          const takes = argmaxTakes(v, "rr", acc, accIdx, valT, top.helpers);
+          s.emit(`if (${accIdx} == 0xffffffffu || ${takes}) { ${acc} = ${v}; ${accIdx} = rr; }`);
+        } else s.emit(`${acc} = ${combine(d.rtype, acc, v, valT, top.helpers)};`);
       });
       let result = acc;
       if (subgroups) {
@@ -146,7 +162,7 @@ export function genReduction(g: GroupInput): KernelSpec {
           sh,
           result,
           identity: d.rtype === "argmax" ? identity("max", valT) : identity(d.rtype, m.dtype),
-          combine: (a, b) => combine(d.rtype, a, b, vt),
+          combine: (a, b) => combine(d.rtype, a, b, m.dtype, top.helpers),
           wg: WG,
         }, top.helpers));
       } else if (!serial) {
@@ -161,14 +177,15 @@ export function genReduction(g: GroupInput): KernelSpec {
         body.push(`workgroupBarrier();`);
         for (let s = WG / 2; s >= 1; s /= 2) {
           if (d.rtype === "argmax") {
+            const takes = argmaxTakes("ov", "oi", `${sh}[lid]`, `${sh}i[lid]`, valT, top.helpers);
             body.push(
               `if (lid < ${s}u) { let ov = ${sh}[lid + ${s}u]; let oi = ${sh}i[lid + ${s}u]; ` +
-                `if (ov > ${sh}[lid] || (ov == ${sh}[lid] && oi < ${sh}i[lid])) { ${sh}[lid] = ov; ${sh}i[lid] = oi; } }`,
+                `if (oi != 0xffffffffu && (${sh}i[lid] == 0xffffffffu || ${takes})) { ${sh}[lid] = ov; ${sh}i[lid] = oi; } }`,
             );
           } else {
             body.push(
               `if (lid < ${s}u) { ${sh}[lid] = ${
-                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, accT)
+                combine(d.rtype, `${sh}[lid]`, `${sh}[lid + ${s}u]`, m.dtype, top.helpers)
               }; }`,
             );
           }
@@ -204,7 +221,7 @@ export function genReduction(g: GroupInput): KernelSpec {
       const s = top.child();
       const v = s.value(ctx.body(d.body, vars));
       const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-      s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
+      s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype, s.helpers));
       body.push(serial ? "{" : "if (lid == 0u) {", ...s.lines.map((l) => "  " + l), "}");
       stored.push(m.name);
     } else {
@@ -217,7 +234,7 @@ export function genReduction(g: GroupInput): KernelSpec {
       rLoop((s) => {
         const v = s.value(ctx.body(d.body, vars));
         const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-        s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype));
+        s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype, s.helpers));
       });
       stored.push(m.name);
     }
@@ -233,6 +250,7 @@ export function genReduction(g: GroupInput): KernelSpec {
       ...top.helpers,
       `@compute @workgroup_size(${WG})`,
       `fn main(@builtin(global_invocation_id) gid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+      `  ${OPAQUE_ZERO_INIT}`,
       `  let row = gid3.x + gid3.y * nwg.x * ${WG}u;`,
       `  if (row >= ${rows}u) { return; }`,
       ...rowDecl.map((l) => "  " + l),
@@ -252,6 +270,7 @@ export function genReduction(g: GroupInput): KernelSpec {
       `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${
         subgroups ? `, ${SUBGROUP_PARAMS}` : ""
       }) {`,
+      `  ${OPAQUE_ZERO_INIT}`,
       `  let row = wid.x + wid.y * nwg.x;`,
       // uniform: every invocation of a workgroup shares `row`
       `  if (row >= ${rows}u) { return; }`,

@@ -1,27 +1,45 @@
 // Render loop bodies to straight-line WGSL with common-subexpression elimination. Floats are
 // computed in f32 registers whatever their storage type (upstream inductor upcasts half too);
 // casts to f16 round through f16 so results match what storing would give.
-import type { DType } from "../../dtype.ts";
+import { convertScalar, type DType } from "../../dtype.ts";
 import { type IndexExpr, istr } from "../../inductor/index_expr.ts";
 import type { VExpr } from "../../inductor/value_expr.ts";
+import {
+  COS,
+  F32_NAN,
+  F32_NEG_INF,
+  F32_POS_INF,
+  LOG,
+  MAXIMUM,
+  MINIMUM,
+  opaqueCopy,
+  opaqueF32,
+  POW,
+  RELU,
+  SIN,
+  SQRT,
+  TANH,
+  TO_I32,
+  TO_U32,
+  useHelper,
+} from "./ieee.ts";
 
-// Chromium's WGSL compiler rejects any constant expression that evaluates to ±inf or NaN
-// ("value -inf cannot be represented as 'f32'"), so special floats are bitcast from module-scope
-// vars, which are not constant expressions. Every generated kernel declares them.
-export const SPECIAL_FLOAT_DECLS = [
-  "var<private> F32_POS_INF_BITS: u32 = 0x7f800000u;",
-  "var<private> F32_NEG_INF_BITS: u32 = 0xff800000u;",
-  "var<private> F32_NAN_BITS: u32 = 0x7fc00000u;",
-].join("\n");
-export const F32_POS_INF = "bitcast<f32>(F32_POS_INF_BITS)";
-export const F32_NEG_INF = "bitcast<f32>(F32_NEG_INF_BITS)";
-export const F32_NAN = "bitcast<f32>(F32_NAN_BITS)";
+export {
+  F32_NAN,
+  F32_NEG_INF,
+  F32_POS_INF,
+  OPAQUE_ZERO_INIT,
+  SPECIAL_FLOAT_DECLS,
+} from "./ieee.ts";
 
 /** Register type used to compute a dtype. */
 export function regType(d: DType): string {
   return d === "f32" || d === "f16" ? "f32" : d === "bool" ? "bool" : d;
 }
 
+/** A WGSL literal of dtype `d` for `v` (rounded or converted as storing `v` would: floats to
+ * f32, other dtypes by convertScalar's saturating rule). For constants the compiler may fold:
+ * operands of arithmetic go through Scope.value, which hides float literals (ieee.ts). */
 export function literal(v: number, d: DType): string {
   switch (d) {
     case "f32":
@@ -29,29 +47,38 @@ export function literal(v: number, d: DType): string {
       if (Number.isNaN(v)) return F32_NAN;
       if (v === Infinity) return F32_POS_INF;
       if (v === -Infinity) return F32_NEG_INF;
-      const f = Math.fround(v);
+      const f = d === "f16" ? Math.f16round(v) : Math.fround(v);
       if (!Number.isFinite(f)) {
         return f > 0 ? F32_POS_INF : F32_NEG_INF;
       }
+      if (Object.is(f, -0)) return "f32(-0.0)";
       const s = String(f);
       return /[.eE]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
     }
     case "i32": {
-      const i = Math.trunc(v) | 0;
+      const i = convertScalar(v, d);
       return i === -2147483648 ? "i32(-2147483647 - 1)" : `i32(${i})`;
     }
     case "u32":
-      return `${Math.trunc(v) >>> 0}u`;
+      return `${convertScalar(v, d)}u`;
     case "bool":
-      return v ? "true" : "false";
+      return convertScalar(v, d) ? "true" : "false";
   }
 }
 
-/** A WGSL expression converting register value `s` of dtype `from` to dtype `to`. */
-export function convert(s: string, from: DType, to: DType): string {
+const isF = (d: DType) => d === "f32" || d === "f16";
+
+/** A WGSL expression converting register value `s` of dtype `from` to dtype `to`. Floats become
+ * integers by convertScalar's rule (truncate, saturate, NaN -> 0) and bools by their bits (NaN
+ * and -0 included: torch's bool(NaN) is True, bool(-0.0) False); `helpers` receives what the
+ * expression calls. */
+export function convert(s: string, from: DType, to: DType, helpers?: Set<string>): string {
   if (from === to) return s;
   if (to === "bool") {
-    return from === "bool" ? s : `(${s} != ${regType(from)}(0))`;
+    if (from === "bool") return s;
+    return isF(from)
+      ? `((bitcast<u32>(${s}) & 0x7fffffffu) != 0u)`
+      : `(${s} != ${regType(from)}(0))`;
   }
   if (from === "bool") return `select(${literal(0, to)}, ${literal(1, to)}, ${s})`;
   // round to half precision without needing `enable f16` (registers stay f32)
@@ -59,6 +86,12 @@ export function convert(s: string, from: DType, to: DType): string {
     return `unpack2x16float(pack2x16float(vec2<f32>(${convert(s, from, "f32")}, 0.0))).x`;
   }
   if (from === "f16" && to === "f32") return s;
+  if (isF(from) && (to === "i32" || to === "u32")) {
+    const h = to === "i32" ? TO_I32 : TO_U32;
+    if (!helpers) throw new Error("codegen: a float to integer conversion needs a helper set");
+    useHelper(helpers, h);
+    return `f32_to_${to}(${s})`;
+  }
   return `${regType(to)}(${s})`;
 }
 
@@ -69,11 +102,6 @@ export const ERF_HELPER = `fn erf_f32(x: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.3275911 * a);
   let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
   return s * y;
-}`;
-
-/** Tanh that stays finite for large |x| (some drivers return NaN from tanh(±large)). */
-export const TANH_HELPER = `fn tanh_f32(x: f32) -> f32 {
-  return tanh(clamp(x, -20.0, 20.0));
 }`;
 
 export interface BufferAccess {
@@ -139,9 +167,17 @@ export class Scope {
 
   /** Emit (once) the computation of `e`; returns a WGSL expression (a name or a literal). */
   value(e: VExpr): string {
-    if (e.k === "const") return literal(e.v, e.dtype);
+    if (e.k === "const" && !isF(e.dtype)) return literal(e.v, e.dtype);
     const hit = this.lookup(e.key);
     if (hit) return hit;
+    if (e.k === "const") {
+      // a float literal the compiler cannot fold into IEEE-changing simplifications (ieee.ts)
+      const name = this.fresh();
+      const v = e.dtype === "f16" ? Math.f16round(e.v) : e.v; // a constant of its dtype
+      this.emit(`let ${name} = ${opaqueF32(v)}; // ${literal(v, "f32")}`);
+      this.memo.set(e.key, name);
+      return name;
+    }
     let expr: string;
     switch (e.k) {
       case "load": {
@@ -161,7 +197,7 @@ export class Scope {
         expr = convert(this.index(e.e), "u32", e.dtype);
         break;
       case "cast":
-        expr = convert(this.value(e.a), e.a.dtype, e.dtype);
+        expr = convert(this.value(e.a), e.a.dtype, e.dtype, this.helpers);
         break;
       case "un":
         expr = this.unary(e.op, this.value(e.a), e.dtype);
@@ -178,6 +214,12 @@ export class Scope {
     return name;
   }
 
+  /** A helper function for this kernel (and the helpers it calls); returns its name. */
+  use(helper: string, name: string): string {
+    useHelper(this.helpers, helper);
+    return name;
+  }
+
   unary(op: string, a: string, d: DType): string {
     const t = regType(d);
     switch (op) {
@@ -188,29 +230,30 @@ export class Scope {
       case "exp":
         return `exp(${a})`;
       case "log":
-        return `log(${a})`;
+        return `${this.use(LOG, "log_f32")}(${a})`;
       case "sqrt":
-        return `sqrt(${a})`;
+        return `${this.use(SQRT, "sqrt_f32")}(${a})`;
       case "rsqrt":
-        return `inverseSqrt(${a})`;
+        // 1/sqrt rather than inverseSqrt, which WGSL leaves undefined for x <= 0 (torch:
+        // rsqrt(-0) = -inf, rsqrt(0) = inf, rsqrt(x < 0) = NaN)
+        return `(1.0 / ${this.use(SQRT, "sqrt_f32")}(${a}))`;
       case "sin":
-        return `sin(${a})`;
+        return `${this.use(SIN, "sin_f32")}(${a})`;
       case "cos":
-        return `cos(${a})`;
+        return `${this.use(COS, "cos_f32")}(${a})`;
       case "tanh":
-        this.helpers.add(TANH_HELPER);
-        return `tanh_f32(${a})`;
+        return `${this.use(TANH, "tanh_f32")}(${a})`;
       case "sigmoid":
         return `(1.0 / (1.0 + exp(-${a})))`;
       case "relu":
-        return `max(${a}, ${t}(0))`;
+        return isF(d) ? `${this.use(RELU, "relu_f32")}(${a})` : `max(${a}, ${t}(0))`;
       case "silu":
         return `(${a} / (1.0 + exp(-${a})))`;
       case "gelu":
         this.helpers.add(ERF_HELPER);
         return `(0.5 * ${a} * (1.0 + erf_f32(${a} * 0.7071067811865476)))`;
       case "gelu_tanh":
-        this.helpers.add(TANH_HELPER);
+        this.use(TANH, "tanh_f32");
         return `(0.5 * ${a} * (1.0 + tanh_f32(0.7978845608028654 * (${a} + 0.044715 * ${a} * ${a} * ${a}))))`;
       case "reciprocal":
         return `(1.0 / ${a})`;
@@ -220,29 +263,55 @@ export class Scope {
     throw new Error(`codegen: unknown unary op ${op}`);
   }
 
-  binary(op: string, a: string, b: string, operand: DType, d: DType): string {
+  /** `operand` is the dtype both operands are computed in, `d` the result's. */
+  binary(op: string, a: string, b0: string, operand: DType, d: DType): string {
+    const float = isF(operand);
+    // the same register on both sides: hide the second so `x - x`, `x / x`, `x == x`, `x < x`
+    // are not folded to 0, 1, true, false (wrong for NaN and ±inf)
+    const b = float && a === b0 ? opaqueCopy(b0) : b0;
+    if (operand === "bool") {
+      // torch on bool tensors: add is or, mul is and, maximum/minimum are or/and, and
+      // comparisons order false < true (WGSL has no arithmetic or ordering on bool)
+      switch (op) {
+        case "add":
+        case "maximum":
+          return `(${a} || ${b})`;
+        case "mul":
+        case "minimum":
+          return `(${a} && ${b})`;
+        case "eq":
+          return `(${a} == ${b})`;
+        case "lt":
+          return `(!${a} && ${b})`;
+        case "gt":
+          return `(${a} && !${b})`;
+      }
+    }
     switch (op) {
+      // a float sum or difference is opaque to the ops around it: shader compilers reassociate
+      // ((x + y) - y -> x, x - (x + y) -> -y), which is wrong for ±inf and NaN (ieee.ts)
       case "add":
-        return `(${a} + ${b})`;
+        return float ? opaqueCopy(`(${a} + ${b})`) : `(${a} + ${b})`;
       case "sub":
-        return `(${a} - ${b})`;
+        return float ? opaqueCopy(`(${a} - ${b})`) : `(${a} - ${b})`;
       case "mul":
         return `(${a} * ${b})`;
-      case "div":
-        // WGSL defines integer a / 0 (and i32 MIN / -1) as a, but naga's GLSL output divides
-        // as is (wrong results on wgpu's GL adapter, a trap on x86): divide by 1 there instead
-        if (operand === "i32") {
-          return `(${a} / select(${b}, 1i, ${b} == 0i || (${a} == i32(-2147483647 - 1) && ${b} == -1i)))`;
-        }
-        if (operand === "u32") return `(${a} / select(${b}, 1u, ${b} == 0u))`;
-        return `(${a} / ${b})`;
+      case "div": {
+        if (float) return `(${a} / ${b})`;
+        // integers: WGSL defines x / 0 = x and INT_MIN / -1 = INT_MIN, but not every backend
+        // implements it (GLSL leaves both undefined): divide by 1 instead and select x
+        const keep = operand === "i32"
+          ? `(${b} == 0i || (${a} == i32(-2147483647 - 1) && ${b} == -1i))`
+          : `(${b} == 0u)`;
+        const one = operand === "i32" ? "1i" : "1u";
+        return `select(${a} / select(${b}, ${one}, ${keep}), ${a}, ${keep})`;
+      }
       case "pow":
-        this.helpers.add(POW_HELPER);
-        return `pow_f32(${a}, ${b})`;
+        return `${this.use(POW, "pow_f32")}(${a}, ${b})`;
       case "maximum":
-        return `max(${a}, ${b})`;
+        return float ? `${this.use(MAXIMUM, "maximum_f32")}(${a}, ${b})` : `max(${a}, ${b})`;
       case "minimum":
-        return `min(${a}, ${b})`;
+        return float ? `${this.use(MINIMUM, "minimum_f32")}(${a}, ${b})` : `min(${a}, ${b})`;
       case "eq":
         return `(${a} == ${b})`;
       case "lt":
@@ -258,19 +327,9 @@ export class Scope {
   }
 }
 
-/** pow with torch semantics for negative bases and integral exponents (WGSL pow is NaN for
- * x < 0). */
-export const POW_HELPER = `fn pow_f32(x: f32, y: f32) -> f32 {
-  if (y == 0.0) { return 1.0; }
-  if (x >= 0.0) { return pow(x, y); }
-  if (fract(y) != 0.0) { return bitcast<f32>(F32_NAN_BITS); }
-  let m = pow(-x, y);
-  return select(m, -m, fract(y * 0.5) != 0.0);
-}`;
-
 /** Expression storing register value `v` of dtype `from` into a buffer of dtype `to`. */
-export function storeValue(v: string, from: DType, to: DType): string {
+export function storeValue(v: string, from: DType, to: DType, helpers?: Set<string>): string {
   if (to === "bool") return `select(0u, 1u, ${convert(v, from, "bool")})`;
   if (to === "f16") return `f16(${convert(v, from, "f32")})`;
-  return convert(v, from, to);
+  return convert(v, from, to, helpers);
 }

@@ -1,7 +1,7 @@
 // Tensors made from nothing (full, empty) or from another's shape (empty_like).
 // The reference fills `empty` with zeros; real empty memory is uninitialised, so graphs must
 // not read it before writing (tests poison GPU buffers to catch that).
-import { numel, shapeStr } from "../../dtype.ts";
+import { convertScalar, numel, shapeStr } from "../../dtype.ts";
 import { GraphError, ShapeError } from "../../errors.ts";
 import type { OpDef, OpKwargs } from "../op_def.ts";
 import { describe, kwDType, kwIntList, kwOptDType, newRef, REQUIRED, tensorAt } from "./common.ts";
@@ -34,7 +34,7 @@ const full: OpDef = {
     newRef(
       out!.shape.slice(),
       out!.dtype,
-      new Float64Array(numel(out!.shape)).fill(fullValue(kw, "")),
+      new Float64Array(numel(out!.shape)).fill(convertScalar(fullValue(kw, ""), out!.dtype)),
     ),
 };
 

@@ -1,16 +1,20 @@
 // Pointwise ops from two tables (unary, binary) plus gelu, where and cast.
 //
-// Literals: a number next to a tensor adopts the tensor's dtype and is cast to it first
+// Literals: a number next to a tensor adopts the tensor's dtype and is converted to it first
 // (`i32 + 0.5` is `i32 + 0`, and `i32_x.lt(0.5)` compares with 0) — what a typed WGSL constant
-// does. Integer division truncates toward zero like C and WGSL, and an integer divided by zero
-// gives the dividend (WGSL's rule). Integer add/sub/mul/neg wrap modulo 2^32.
-import { castScalar, type DType, isFloat, promote } from "../../dtype.ts";
+// does; next to a bool tensor a number promotes as in torch (`mask + 1` is i32, `mask * 0.5` is
+// f32; a boolean literal stays bool). Integer division truncates toward zero like C and WGSL,
+// and an integer divided by zero gives the dividend (WGSL's rule). Integer add/sub/mul/neg wrap
+// modulo 2^32. On bool tensors add is or, mul is and, maximum/minimum are or/and (torch).
+// Special values follow torch: NaN propagates through maximum/minimum and relu, relu(-0) is -0,
+// pow is C99's (pow(1, NaN) = 1) with torch's sqrt/rsqrt for a literal exponent of ±0.5.
+import { convertFrom, convertScalar, type DType, isFloat, promote } from "../../dtype.ts";
 import { DTypeError, GraphError } from "../../errors.ts";
 import type { RefTensor } from "../../reference/tensor.ts";
 import type { MetaArg, OpDef, OpKwargs, RefArg } from "../op_def.ts";
 import { broadcastShapes, broadcastTo } from "./broadcast.ts";
-import { kwChoice, kwDType, newRef, operandAt, refAt, REQUIRED, tensorAt } from "./common.ts";
-import { geluErf, geluTanh, sigmoid } from "./math.ts";
+import { kwChoice, kwDType, newRef, refAt, REQUIRED, tensorAt } from "./common.ts";
+import { geluErf, geluTanh, powC, sigmoid } from "./math.ts";
 
 type Fn1 = (x: number) => number;
 
@@ -25,7 +29,8 @@ const UNARY = {
   cos: [Math.cos, false],
   tanh: [Math.tanh, false],
   sigmoid: [sigmoid, false],
-  relu: [(x) => Math.max(x, 0), true],
+  // torch.relu is clamp_min(x, 0): x < 0 ? 0 : x (NaN and -0 pass through)
+  relu: [(x) => (x < 0 ? 0 : x), true],
   silu: [(x) => x * sigmoid(x), false],
   reciprocal: [(x) => 1 / x, false],
 } satisfies Record<string, [Fn1, boolean]>;
@@ -54,10 +59,10 @@ const BINARY = {
     fn: (a, b, dt) => (isInt(dt) ? (b === 0 ? a : Math.trunc(a / b)) : a / b),
     noBool: true,
   },
-  pow: { fn: Math.pow, floatOnly: true },
-  // NaN-propagating like torch.maximum/minimum.
-  maximum: { fn: (a, b) => (a > b || Number.isNaN(a) ? a : b) },
-  minimum: { fn: (a, b) => (a < b || Number.isNaN(a) ? a : b) },
+  pow: { fn: powC, floatOnly: true },
+  // NaN-propagating like torch.maximum/minimum; a tie (-0 vs 0) keeps a, as torch's CPU does.
+  maximum: { fn: (a, b) => (Number.isNaN(b) ? b : a >= b || Number.isNaN(a) ? a : b) },
+  minimum: { fn: (a, b) => (Number.isNaN(b) ? b : a <= b || Number.isNaN(a) ? a : b) },
   eq: { fn: (a, b) => (a === b ? 1 : 0), compare: true },
   lt: { fn: (a, b) => (a < b ? 1 : 0), compare: true },
   gt: { fn: (a, b) => (a > b ? 1 : 0), compare: true },
@@ -66,7 +71,14 @@ const BINARY = {
 export type BinaryName = keyof typeof BINARY;
 export const BINARY_NAMES = Object.keys(BINARY) as BinaryName[];
 
-const shapeOf = (a: number | { shape: number[] }) => (typeof a === "number" ? [] : a.shape);
+const shapeOf = (a: number | boolean | { shape: number[] }) => typeof a === "object" ? a.shape : [];
+
+/** A tensor or a number/boolean literal, kept as given (a boolean literal promotes differently
+ * from a number). */
+function rawOperand(args: MetaArg[], i: number, name: string, where: string) {
+  const a = args[i];
+  return typeof a === "number" || typeof a === "boolean" ? a : tensorAt(args, i, name, where);
+}
 
 function mapUnary(x: RefTensor, fn: Fn1): RefTensor {
   const out = new Float64Array(x.data.length);
@@ -119,21 +131,31 @@ const gelu: OpDef = {
   signature: 'gelu(x, approximate="none" (erf) | "tanh")',
 };
 
-/** Compute dtype of operands where literals adopt the tensors' dtype. */
-function operandDType(ops: (number | { dtype: DType })[], where: string): DType {
+/** The dtype a pointwise op computes in: the tensors' promoted dtype, which number literals
+ * adopt — except next to bool tensors only, where an integral number makes it i32 and any other
+ * number f32 (torch's category promotion: `mask + 1` is an integer tensor). Boolean literals
+ * never change it. The lowering computes with the same rule. */
+export function computeDType(
+  ops: readonly (number | boolean | { dtype: DType })[],
+  where: string,
+): DType {
   let dt: DType | null = null;
   for (const o of ops) {
-    if (typeof o === "number") continue;
-    dt = dt === null ? o.dtype : promote(dt, o.dtype);
+    if (typeof o === "object") dt = dt === null ? o.dtype : promote(dt, o.dtype);
   }
   if (dt === null) throw new GraphError(`${where}: at least one operand must be a tensor`);
+  if (dt === "bool") {
+    for (const o of ops) {
+      if (typeof o === "number") dt = promote(dt, Number.isInteger(o) ? "i32" : "f32");
+    }
+  }
   return dt;
 }
 
 function binaryOp(name: BinaryName, spec: BinarySpec): OpDef {
   const operands = (args: MetaArg[], where: string) => [
-    operandAt(args, 0, "a", where),
-    operandAt(args, 1, "b", where),
+    rawOperand(args, 0, "a", where),
+    rawOperand(args, 1, "b", where),
   ];
   return {
     name,
@@ -147,7 +169,7 @@ function binaryOp(name: BinaryName, spec: BinarySpec): OpDef {
       return broadcastShapes(shapeOf(a), shapeOf(b), where);
     },
     dtype(args, _kw, where) {
-      const dt = operandDType(operands(args, where), where);
+      const dt = computeDType(operands(args, where), where);
       if (spec.floatOnly && !isFloat(dt)) {
         throw new DTypeError(`${where}: ${name} needs float operands, got ${dt}`);
       }
@@ -157,15 +179,25 @@ function binaryOp(name: BinaryName, spec: BinarySpec): OpDef {
       return spec.compare ? "bool" : dt;
     },
     reference(args, _kw, out) {
-      const [a, b] = [args[0], args[1]] as (number | boolean | RefTensor)[];
-      const ops = [a, b].map((x) => (typeof x === "object" ? x : Number(x)));
-      const dt = operandDType(ops, name);
-      return zipWith(ops, out!.shape, out!.dtype, dt, (v) => spec.fn(v[0], v[1], dt));
+      const raw = [args[0], args[1]] as (number | boolean | RefTensor)[];
+      const dt = computeDType(raw, name);
+      const ops = raw.map((x) => (typeof x === "object" ? x : Number(x)));
+      // torch computes pow with a scalar exponent of 0.5 / -0.5 as sqrt / rsqrt (which differ
+      // from C's pow at -0 and -inf); the lowering does the same
+      const y = raw[1];
+      const fn: Fn2 = name === "pow" && y === 0.5
+        ? (a) => Math.sqrt(a)
+        : name === "pow" && y === -0.5
+        ? (a) => 1 / Math.sqrt(a)
+        : spec.fn;
+      return zipWith(ops, out!.shape, out!.dtype, dt, (v) => fn(v[0], v[1], dt));
     },
   };
 }
 
-/** Apply `fn` to broadcast operands element by element; literals are cast to `dt` first. */
+/** Apply `fn` to broadcast operands element by element; tensors of another dtype and
+ * literals are converted to the compute dtype `dt` first, as the kernels do (an i32 compared
+ * with an f32 is compared as f32: 2147483647 == 2147483648.0). */
 function zipWith(
   ops: (number | RefTensor)[],
   shape: number[],
@@ -174,8 +206,12 @@ function zipWith(
   fn: (v: number[]) => number,
 ): RefTensor {
   const n = shape.reduce((p, s) => p * s, 1);
-  const datas = ops.map((o) => (typeof o === "number" ? null : broadcastTo(o, shape)));
-  const consts = ops.map((o) => (typeof o === "number" ? castScalar(o, dt) : 0));
+  const datas = ops.map((o) => {
+    if (typeof o === "number") return null;
+    const d = broadcastTo(o, shape);
+    return o.dtype === dt ? d : d.map((x) => convertFrom(x, o.dtype, dt));
+  });
+  const consts = ops.map((o) => (typeof o === "number" ? convertScalar(o, dt) : 0));
   const v = new Array<number>(ops.length);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -194,18 +230,18 @@ const where: OpDef = {
   kwargs: {},
   shape(args, _kw, w) {
     const c = tensorAt(args, 0, "cond", w);
-    const s = broadcastShapes(c.shape, shapeOf(operandAt(args, 1, "a", w)), w);
-    return broadcastShapes(s, shapeOf(operandAt(args, 2, "b", w)), w);
+    const s = broadcastShapes(c.shape, shapeOf(rawOperand(args, 1, "a", w)), w);
+    return broadcastShapes(s, shapeOf(rawOperand(args, 2, "b", w)), w);
   },
   dtype(args, _kw, w) {
     const c = tensorAt(args, 0, "cond", w);
     if (c.dtype !== "bool") {
       throw new DTypeError(`${w}: cond must be bool, got ${c.dtype}`);
     }
-    const a = operandAt(args, 1, "a", w);
-    const b = operandAt(args, 2, "b", w);
+    const a = rawOperand(args, 1, "a", w);
+    const b = rawOperand(args, 2, "b", w);
     // Two literals: f32, as torch.where(c, 1.0, 0.0) gives the default float dtype.
-    return typeof a === "number" && typeof b === "number" ? "f32" : operandDType([a, b], w);
+    return typeof a !== "object" && typeof b !== "object" ? "f32" : computeDType([a, b], w);
   },
   reference(args, _kw, out) {
     const ops = args.map((x) => (typeof x === "object" ? x : Number(x))) as (
@@ -227,7 +263,8 @@ const cast: OpDef = {
   dtype: (args, kw, w) => (tensorAt(args, 0, "x", w), kwDType(kw, "dtype", w)),
   reference(args: RefArg[], _kw, out) {
     const x = refAt(args, 0);
-    return newRef(x.shape.slice(), out!.dtype, x.data.slice());
+    const to = out!.dtype;
+    return newRef(x.shape.slice(), to, x.data.map((v) => convertFrom(v, x.dtype, to)));
   },
 };
 

@@ -39,3 +39,11 @@ export function geluTanh(x: number): number {
 export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
+
+/** pow as C99 Annex F (and torch, whose CPU and CUDA kernels call std::pow): unlike JS's
+ * Math.pow, pow(1, y) = 1 and pow(-1, ±inf) = 1 even for NaN and infinite y. */
+export function powC(x: number, y: number): number {
+  if (x === 1 || y === 0) return 1;
+  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
+  return Math.pow(x, y);
+}

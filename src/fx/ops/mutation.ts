@@ -1,7 +1,8 @@
 // In-place ops. copy_ writes src (broadcast to dst's shape, cast to dst's dtype) into dst and
 // returns dst; index_copy_ writes src's slices at runtime indices along a dim (torch's
-// Tensor.index_copy_). The interpreter makes the write visible to every later user of dst.
-import { castScalar, shapeStr } from "../../dtype.ts";
+// Tensor.index_copy_). The interpreter makes the write visible to every later user of dst. Floats
+// convert to integers by dtype.ts convertScalar's rule (saturating, NaN -> 0), like cast.
+import { castScalar, convertFrom, shapeStr } from "../../dtype.ts";
 import { DTypeError, GraphError, InputError, ShapeError } from "../../errors.ts";
 import { normDim } from "./broadcast.ts";
 import { aroundDim } from "./strided.ts";
@@ -32,7 +33,7 @@ const copy: OpDef = {
   reference(args) {
     const dst = refAt(args, 0), src = refAt(args, 1);
     const v = broadcastTo(src, dst.shape);
-    for (let i = 0; i < dst.data.length; i++) dst.data[i] = castScalar(v[i], dst.dtype);
+    for (let i = 0; i < dst.data.length; i++) dst.data[i] = convertFrom(v[i], src.dtype, dst.dtype);
     return dst;
   },
 };
