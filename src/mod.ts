@@ -50,6 +50,8 @@ export type {
   GenerationResult,
   ModelOptions,
 } from "./models/llama.ts";
+export { loadLlama } from "./models/llama_load.ts";
+export type { LlamaParts, LoadOptions, LoadProgress } from "./models/llama_load.ts";
 export { parseLlamaConfig } from "./models/llama_config.ts";
 export type { LlamaConfig } from "./models/llama_config.ts";
 export { DEFAULT_CAPTURE_SIZES, LlamaRunner } from "./models/llama_runner.ts";
