@@ -20,6 +20,7 @@ const ARGS = [
 const MODEL = new URL("../../demo/tiny-llama/", import.meta.url).pathname;
 const PROMPT = "The secret of a happy life is";
 const TOKENS = 6;
+const OUT = new URL("../out/browser/", import.meta.url).pathname;
 
 Deno.test({
   name: "browser: the Generate panel streams the same greedy tokens as Deno",
@@ -81,6 +82,8 @@ Deno.test({
           progress: (document.getElementById("generate-progress") as HTMLProgressElement).value,
         };
       });
+      await Deno.mkdir(OUT, { recursive: true });
+      await page.locator("#generate").screenshot({ path: `${OUT}generate.png` });
       assert.equal(got.state, "done", `panel ended in ${got.state}: ${got.status}`);
       assert.deepEqual(got.promptIds, promptIds, "the page tokenizes the prompt as Deno does");
       assert.deepEqual(got.ids, want, "greedy tokens in Chromium equal Deno's");
