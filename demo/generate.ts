@@ -127,12 +127,8 @@ async function main(): Promise<void> {
     },
   });
   if (tty) err("\n");
-  // compile the prefill bucket before timing it
   const promptIds = model.encode(args.prompt);
-  await model.runner.warmup([
-    model.runner.bucketFor(Math.min(promptIds.length, model.runner.maxTokensPerStep)),
-  ]);
-  if (!args.json) Deno.stdout.writeSync(enc.encode(args.prompt));
+  // generate() checks the prompt and options at the call, before anything runs or is printed
   const gen = model.generate(promptIds, {
     maxTokens: args.maxTokens,
     temperature: args.temperature,
@@ -140,6 +136,11 @@ async function main(): Promise<void> {
     topP: args.topP,
     seed: args.seed,
   });
+  // compile the prompt's bucket before its step is timed
+  await model.runner.warmup([
+    model.runner.bucketFor(Math.min(promptIds.length, model.runner.maxTokensPerStep)),
+  ]);
+  if (!args.json) Deno.stdout.writeSync(enc.encode(args.prompt));
   for await (const t of gen) {
     if (!args.json) Deno.stdout.writeSync(enc.encode(t.text));
   }

@@ -115,22 +115,21 @@ Deno.test("load: without tokenizer.json text prompts are refused, ids work; long
   const dir = await oddCopy();
   const m = await loadLlama(dir, { warmup: false });
   try {
-    await assert.rejects(
-      async () => {
-        for await (const _ of m.generate("hello")) { /* nothing */ }
-      },
+    assert.throws(
+      () => m.generate("hello"),
       /a text prompt needs a tokenizer \(this model has none: no tokenizer\.json\)/,
     );
     const ids = [];
     for await (const t of m.generate([3, 4, 5], { maxTokens: 3, ignoreEos: true })) ids.push(t.id);
     assert.equal(ids.length, 3);
     // llama-odd's context is 64 tokens
-    await assert.rejects(
-      async () => {
-        for await (const _ of m.generate(new Array(64).fill(3))) { /* nothing */ }
-      },
+    // refused at the call, before any step runs
+    assert.throws(
+      () => m.generate(new Array(64).fill(3)),
       /the prompt is 64 tokens, longer than the context allows \(64 tokens/,
     );
+    assert.throws(() => m.generate([3, 97]), /prompt token 97 is outside the vocabulary \[0, 97\)/);
+    assert.throws(() => m.generate([3], { temperature: -1 }), /temperature must be a number ≥ 0/);
   } finally {
     await m.dispose();
     await Deno.remove(dir, { recursive: true });

@@ -140,11 +140,19 @@ export class LlamaModel {
 
   /** Streams new tokens for `prompt` (text or ids). Greedy at temperature 0. Ends at maxTokens, an
    * eos or stop token, a stop string, or the end of the context. */
-  async *generate(
+  generate(
     prompt: string | readonly number[],
     opts: GenerateOptions = {},
   ): AsyncGenerator<GeneratedToken, GenerationResult> {
+    // checked at the call, before any token is asked for
     const promptIds = this.encode(prompt);
+    for (const id of promptIds) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new InputError(
+          `generate(): prompt token ${id} is outside the vocabulary [0, ${this.config.vocabSize})`,
+        );
+      }
+    }
     const maxTokens = opts.maxTokens ?? 64;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) {
       throw new InputError(`maxTokens must be an integer ≥ 1, got ${opts.maxTokens}`);
@@ -157,7 +165,16 @@ export class LlamaModel {
           `(${ctx} tokens, including at least one generated token)`,
       );
     }
-    const sampler = new Sampler(opts);
+    return this.#generate(promptIds, maxTokens, new Sampler(opts), opts);
+  }
+
+  async *#generate(
+    promptIds: number[],
+    maxTokens: number,
+    sampler: Sampler,
+    opts: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationResult> {
+    const ctx = this.runner.maxModelLen;
     const stopIds = new Set([
       ...(opts.ignoreEos ? [] : this.config.eosTokenIds),
       ...(opts.stopTokenIds ?? []),
