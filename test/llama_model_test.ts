@@ -25,6 +25,7 @@ Deno.test("llama: prefill logits of every token match the float64 reference", as
   const c = tinyConfig();
   const w = randomWeights(c, SEED);
   const m = await LlamaModel.create(c, w, { blockSize: 4, captureSizes: [1, 8, 32] });
+  const big = await LlamaModel.create(c, w, { blockSize: 4, captureSizes: [1, 64] });
   try {
     const ids = prompt(21, c.vocabSize);
     const got = await m.forward(ids);
@@ -32,8 +33,12 @@ Deno.test("llama: prefill logits of every token match the float64 reference", as
     // a longer-than-bucket prompt is chunked (32 + 8) and still matches
     const long = prompt(40, c.vocabSize, 5);
     assertClose(await m.forward(long), llamaReference(c, w, long), TOL, "chunked prefill logits");
+    // 60 tokens x 4 heads in the 64 bucket: the one-invocation-per-row attention kernel
+    const many = prompt(60, c.vocabSize, 7);
+    assertClose(await big.forward(many), llamaReference(c, w, many), TOL, "64-token bucket");
   } finally {
     await m.dispose();
+    await big.dispose();
   }
 });
 
