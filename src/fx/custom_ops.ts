@@ -13,7 +13,7 @@ import {
   typedArrayFor,
 } from "../dtype.ts";
 import { CustomOpError, DTypeError, GraphError, InductorError, ShapeError } from "../errors.ts";
-import type { RefTensor } from "../reference/tensor.ts";
+import type { RefTensor } from "./ref_tensor.ts";
 import type { MetaArg, OpDef, OpKwargs, RefArg } from "./op_def.ts";
 import { describe, isTensorMeta } from "./ops/common.ts";
 import { getOp, registerOp } from "./registry.ts";
