@@ -19,8 +19,10 @@ import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
 import { graphToJSON } from "./fx/json.ts";
 import { registryVersion } from "./fx/registry.ts";
-import { type KernelChoice, runAutotune } from "./inductor/autotune.ts";
+import { type KernelChoice, runAutotune } from "./codegen/autotune.ts";
 import type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
+import { WGSL_BACKEND } from "./codegen/wgsl/generate.ts";
+import { installKernelBackend } from "./inductor/kernel_backend.ts";
 import { COMPILE_TARGET, describeTarget, type KernelTarget } from "./codegen/wgsl/target.ts";
 import { counters } from "./inductor/counters.ts";
 import type { IRBuffer } from "./inductor/ir.ts";
@@ -31,13 +33,17 @@ import {
   printProgram,
   type Program,
   type WrapperCodegen,
-} from "./inductor/wrapper.ts";
+} from "./codegen/wrapper.ts";
 import type { RefTensor } from "./reference/tensor.ts";
 import { type DeviceHandle, getDevice } from "./runtime/device.ts";
 import { Executor, type InputSource, type RunOptions } from "./runtime/executor.ts";
 import { hostArrayName, Tensor, tensor as makeTensor } from "./runtime/tensor.ts";
 import { isMutation } from "./inductor/scheduler.ts";
 import type { ExecFunction, ExecLine, ExecProgram, HostIO } from "./runtime/program.ts";
+
+// The scheduler asks codegen for trial and final kernels through this interface (inductor never
+// imports codegen); installed for schedulers built outside compile() too (tests, patches).
+installKernelBackend(WGSL_BACKEND);
 
 export type CompileMode = "default" | "eager";
 
@@ -667,7 +673,7 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     const lmode = mode === "eager" ? "eager" : "fused";
     const lowering = new GraphLowering(graph, { mode: lmode, bindingLimit });
     lowering.run();
-    const sched = lowering.updateScheduler({ mode: lmode, bindingLimit });
+    const sched = lowering.updateScheduler({ mode: lmode, bindingLimit, backend: WGSL_BACKEND });
     const program = codegenProgram(sched);
     remember(key, { scheduler: sched, program });
     if (config.bool("inductor.debug")) console.log(debugDump(sched, program));

@@ -19,7 +19,7 @@ import {
   ravel,
   unravel,
 } from "./index_expr.ts";
-import type { BufferDef, FallbackArg, IRBuffer, ReductionType } from "./ir.ts";
+import type { BufferDef, FallbackArg, IRBuffer, LoweredGraph, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
   type BinaryOp,
@@ -47,6 +47,8 @@ export interface TBox {
   buffer?: string;
 }
 
+export type { LoweredGraph } from "./ir.ts";
+
 export interface LoweringOptions {
   /** eager: every fx node is realized into its own buffer(s); fused: inductor's rules. */
   mode: "eager" | "fused";
@@ -56,15 +58,6 @@ export interface LoweringOptions {
 
 /** WebGPU's guaranteed maxStorageBuffersPerShaderStage. */
 export const DEFAULT_BINDING_LIMIT = 8;
-
-export interface LoweredGraph {
-  buffers: IRBuffer[];
-  /** Graph output buffer names, in order (a graph output that is a view is realized). */
-  outputs: string[];
-  inputs: string[];
-  /** fx node name -> buffer that holds its value (when realized). */
-  nodeBuffers: Map<string, string>;
-}
 
 export function vars(prefix: string, shape: readonly number[]): IndexExpr[] {
   return shape.map((s, i) => (s === 1 ? iconst(0) : ivar(`${prefix}${i}`, s)));

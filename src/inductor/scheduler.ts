@@ -1,16 +1,14 @@
 // Scheduler (upstream torch/_inductor/scheduler.py): scheduler nodes with read/write deps,
 // mutation ordering, dead-node elimination, fusion rounds (vertical and horizontal, scored and
 // cycle-checked), topological order, last-use analysis, and the graph partitioner.
-import { generateKernel } from "../codegen/wgsl/generate.ts";
-import type { GroupInput } from "../codegen/wgsl/kernel_context.ts";
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel } from "../dtype.ts";
 import { CompileError } from "../errors.ts";
 import { type CustomOpDef, getCustomOp } from "../fx/custom_ops.ts";
 import { bufferReads, type Dep } from "./dependencies.ts";
-import type { IRBuffer, MatmulDef } from "./ir.ts";
-import type { LoweredGraph } from "./lowering.ts";
+import type { IRBuffer, LoweredGraph, MatmulDef } from "./ir.ts";
+import { type KernelBackend, kernelBackend, type KernelGroup } from "./kernel_backend.ts";
+import type { KernelSpec } from "../runtime/kernel_spec.ts";
 import { exprDepth, MAX_EXPR_DEPTH } from "./value_expr.ts";
 
 export type KernelKind = "pointwise" | "reduction" | "matmul" | "fallback" | "nop";
@@ -39,6 +37,9 @@ export interface SchedulerOptions {
   /** Most storage bindings a fused kernel may take (the adapter's
    * maxStorageBuffersPerShaderStage; 8 is WebGPU's guaranteed minimum). */
   bindingLimit?: number;
+  /** The code generator asked for trial and final kernels (default: the one compile.ts
+   * installs, src/inductor/kernel_backend.ts). */
+  backend?: KernelBackend;
 }
 
 /** A run of scheduler nodes that share one answer from shouldPartition. */
@@ -274,7 +275,7 @@ export class Scheduler {
     return stored;
   }
 
-  groupInput(name: string, members: IRBuffer[]): GroupInput {
+  groupInput(name: string, members: IRBuffer[]): KernelGroup {
     return {
       name,
       members,
@@ -285,10 +286,14 @@ export class Scheduler {
   }
 
   /** Generate the candidate kernel; null when it is legal, else the reason it is not. */
+  #backend(): KernelBackend {
+    return this.options.backend ?? kernelBackend();
+  }
+
   #trial(members: IRBuffer[]): string | null {
     let spec: KernelSpec;
     try {
-      spec = generateKernel(this.groupInput("trial", members));
+      spec = this.#backend().generateKernel(this.groupInput("trial", members));
     } catch (e) {
       if (e instanceof CompileError) return e.message.replace(/^kernel trial: /, "");
       throw e;
@@ -544,7 +549,7 @@ export class Scheduler {
 
   /** Kernel sources for every generated node, in order. */
   kernelFor(n: SchedulerNode): KernelSpec {
-    return generateKernel(this.groupInput(n.name, n.members));
+    return this.#backend().generateKernel(this.groupInput(n.name, n.members));
   }
 
   // ---- partitions -------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // is fixed. A run writes the inputs, replays the recorded launches on one stream (host steps in
 // between), and reads the outputs back. The runtime never sees fx nodes or IR: only names,
 // kernel specs and host callbacks.
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import type { KernelSpec } from "./kernel_spec.ts";
 import { type DType, gpuBytes, type TypedArray, typedArrayFor } from "../dtype.ts";
 import { DeviceError, InputError } from "../errors.ts";
 import { createStorageBuffer, destroyBuffer, readback, writeBuffer } from "./buffers.ts";
