@@ -10,6 +10,7 @@ import { type CustomKernelTarget, registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { fillShader } from "../codegen/wgsl/shader_template.ts";
 import { checkPaged, PAGED_ARGS, pagedKernel, pagedReference } from "./paged_attention.ts";
 import { storageIO } from "./storage_io.ts";
 
@@ -99,7 +100,8 @@ function reference(args: RefArg[], kw: OpKwargs): null {
   return null;
 }
 
-/** One invocation per query row; online softmax over the keys (one pass, flash-style). */
+/** One invocation per query row; online softmax over the keys (one pass, flash-style):
+ * shaders/attention.wgsl. */
 function kernel(args: MetaArg[], kw: OpKwargs, target: CustomKernelTarget) {
   const [q, , , out] = metas(args);
   if (isPaged(args)) {
@@ -130,42 +132,24 @@ function kernel(args: MetaArg[], kw: OpKwargs, target: CustomKernelTarget) {
   const causal = kw.causal !== false;
   const WG = 64;
   const groups = Math.ceil(rows / WG);
-  const wgsl = `${native16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> q: array<${qi.type}>;
-@group(0) @binding(1) var<storage, read> k: array<${ki.type}>;
-@group(0) @binding(2) var<storage, read> v: array<${vi.type}>;
-@group(0) @binding(3) var<storage, read_write> o: array<${atomicOut ? "atomic<u32>" : oi.type}>;
-// Chromium rejects constant expressions that evaluate to -inf: bitcast a module-scope var
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
-${emulated ? target.f16Helpers : ""}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * ${WG}u;
-  if (row >= ${rows}u) { return; }
-  let i = row % ${S}u;
-  let base = (row - i) * ${D}u;
-  var qr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = ${qi.load(`row * ${D}u + d`)}; acc[d] = 0.0; }
-  var m = bitcast<f32>(NEG_INF_BITS);
-  var l = 0.0;
-  let jEnd = ${causal ? "i + 1u" : `${S}u`};
-  for (var j = 0u; j < jEnd; j++) {
-    var s = 0.0;
-    for (var d = 0u; d < ${D}u; d++) { s = fma(qr[d], ${ki.load(`base + j * ${D}u + d`)}, s); }
-    s = s * ${scale};
-    let mn = max(m, s);
-    let corr = exp(m - mn);
-    let p = exp(s - mn);
-    l = l * corr + p;
-    for (var d = 0u; d < ${D}u; d++) { acc[d] = fma(p, ${
-    vi.load(`base + j * ${D}u + d`)
-  }, acc[d] * corr); }
-    m = mn;
-  }
-  ${store}
-}
-`;
+  const wgsl = fillShader("attention", {
+    ENABLE_F16: native16 ? "enable f16;\n" : "",
+    Q_TYPE: qi.type,
+    K_TYPE: ki.type,
+    V_TYPE: vi.type,
+    O_TYPE: atomicOut ? "atomic<u32>" : oi.type,
+    F16_HELPERS: emulated ? target.f16Helpers : "",
+    WG,
+    ROWS: rows,
+    S,
+    D,
+    LOAD_Q: qi.load(`row * ${D}u + d`),
+    J_END: causal ? "i + 1u" : `${S}u`,
+    LOAD_K: ki.load(`base + j * ${D}u + d`),
+    SCALE: scale,
+    LOAD_V: vi.load(`base + j * ${D}u + d`),
+    STORE: store,
+  });
   const wx = Math.min(groups, 65535);
   return { wgsl, workgroups: [wx, Math.ceil(groups / wx), 1] as [number, number, number] };
 }
