@@ -1,4 +1,4 @@
-// Generates src/codegen/wgsl/shaders.generated.ts from shaders/*.wgsl (`deno task gen:shaders`):
+// Generates src/codegen/wgsl/shaders.generated.ts from shaders/**/*.wgsl (`deno task gen:shaders`):
 // the hand-written WGSL as strings, so that importing src/mod.ts needs no file read (no
 // --allow-read prompt in Deno) and the esbuild bundle carries them as text. A .wgsl file's
 // leading `//` comment lines are its header for readers and are left out of the string; the
@@ -35,12 +35,18 @@ export function shaderBody(text: string): string {
   return lines.slice(i).join("\n").replace(/\n$/, "");
 }
 
-/** Reads every shaders/*.wgsl under `dir`. */
-export async function readShaderFiles(dir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
+/** Reads every .wgsl file under `dir` and its subfolders, named by its path from `dir` without
+ * the extension (`ieee/relu` for shaders/ieee/relu.wgsl). */
+export async function readShaderFiles(
+  dir: string,
+  prefix = "",
+  files: Map<string, string> = new Map(),
+): Promise<Map<string, string>> {
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".wgsl")) {
-      files.set(e.name.slice(0, -5), await Deno.readTextFile(`${dir}/${e.name}`));
+    if (e.isDirectory) {
+      await readShaderFiles(`${dir}/${e.name}`, `${prefix}${e.name}/`, files);
+    } else if (e.isFile && e.name.endsWith(".wgsl")) {
+      files.set(`${prefix}${e.name.slice(0, -5)}`, await Deno.readTextFile(`${dir}/${e.name}`));
     }
   }
   return files;

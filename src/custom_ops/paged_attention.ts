@@ -17,6 +17,7 @@ import type { CustomKernelTarget } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { fillShader } from "../codegen/wgsl/shader_template.ts";
 import { pagedRowsKernel } from "./paged_attention_rows.ts";
 import { storageIO } from "./storage_io.ts";
 
@@ -156,7 +157,7 @@ const PAGED_BINDINGS = [0, 3, 4, 5, 6, 7, 8];
 /** Few query rows (decode): one workgroup per (token, query head). Each tile of WG keys: every invocation scores one key
  * (dot product from the cache through the block table), the tile's maximum rescales the running
  * sum (online softmax, as in flash attention), and invocations then accumulate the output dims
- * they own (d = lid, lid + WG, …) over the tile's keys. */
+ * they own (d = lid, lid + WG, …) over the tile's keys: shaders/paged_attention.wgsl. */
 export function pagedKernel(
   args: MetaArg[],
   kw: OpKwargs,
@@ -202,97 +203,32 @@ export function pagedKernel(
     o[(obase >> 1u) + w] = f32_to_f16_bits(res[2u * w]) | (f32_to_f16_bits(res[2u * w + 1u]) << 16u);
   }`
     : "";
-  const wgsl = `${native16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> q: array<${qi.type}>;
-@group(0) @binding(1) var<storage, read_write> o: array<${oi.type}>;
-@group(0) @binding(2) var<storage, read> kc: array<${ki.type}>;
-@group(0) @binding(3) var<storage, read> vc: array<${vi.type}>;
-@group(0) @binding(4) var<storage, read> bt: array<i32>;
-@group(0) @binding(5) var<storage, read> sl: array<i32>;
-@group(0) @binding(6) var<storage, read> qsl: array<i32>;
-var<workgroup> qs: array<f32, ${D}>;
-var<workgroup> ps: array<f32, ${WG}>;
-var<workgroup> slots: array<u32, ${WG}>;
-${oi.packed ? `var<workgroup> res: array<f32, ${D}>;` : ""}
-${emulated ? target.f16Helpers : ""}
-// Chromium rejects constant expressions that evaluate to -inf: bitcast a module-scope var
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= ${groups}u) { return; }
-  let tok = i32(g / ${Hq}u);
-  let h = g % ${Hq}u;
-  let kvh = h / ${Hq / Hkv}u;
-  let obase = g * ${D}u;
-  // the sequence this token belongs to (none: a padding token)
-  var s = -1;
-  for (var i = 0; i < ${S}; i++) {
-    if (tok >= qsl[i] && tok < qsl[i + 1]) { s = i; break; }
-  }
-  var kEnd = 0;
-  if (s >= 0) {
-    let qlen = qsl[s + 1] - qsl[s];
-    let pos = sl[s] - qlen + (tok - qsl[s]);
-    kEnd = ${causal ? "pos + 1" : "sl[s]"};
-  }
-  for (var d = lid; d < ${D}u; d += ${WG}u) { qs[d] = ${qi.load("obase + d")}; }
-  workgroupBarrier();
-  var acc: array<f32, ${perInv}>;
-  var m = bitcast<f32>(NEG_INF_BITS);
-  var l = 0.0;
-  let neg = bitcast<f32>(NEG_INF_BITS);
-  for (var base = 0; base < kEnd; base += ${WG}) {
-    let j = base + i32(lid);
-    var sc = neg;
-    var slot = 0u;
-    if (j < kEnd) {
-      let blk = bt[s * ${maxBlocks} + j / ${blockSize}];
-      slot = u32(blk * ${blockSize} + j % ${blockSize});
-      let kb = (slot * ${Hkv}u + kvh) * ${D}u;
-      var dot = 0.0;
-      for (var d = 0u; d < ${D}u; d++) { dot = fma(qs[d], ${ki.load("kb + d")}, dot); }
-      sc = dot * ${Math.fround(scale)};
-    }
-    ps[lid] = sc;
-    slots[lid] = slot;
-    workgroupBarrier();
-    var mt = neg;
-    for (var i = 0u; i < ${WG}u; i++) { mt = max(mt, ps[i]); }
-    let mn = max(m, mt);
-    let corr = exp(m - mn);
-    workgroupBarrier();
-    ps[lid] = exp(sc - mn);
-    workgroupBarrier();
-    var lt = 0.0;
-    for (var i = 0u; i < ${WG}u; i++) { lt += ps[i]; }
-    l = l * corr + lt;
-    let n = min(${WG}, kEnd - base);
-    for (var c = 0u; c < ${perInv}u; c++) {
-      let d = lid + c * ${WG}u;
-      if (d < ${D}u) {
-        var a = acc[c] * corr;
-        for (var i = 0; i < n; i++) {
-          a = fma(ps[i], ${vi.load(`(slots[i] * ${Hkv}u + kvh) * ${D}u + d`)}, a);
-        }
-        acc[c] = a;
-      }
-    }
-    m = mn;
-    workgroupBarrier();
-  }
-  for (var c = 0u; c < ${perInv}u; c++) {
-    let d = lid + c * ${WG}u;
-    if (d < ${D}u) {
-      var r = 0.0;
-      if (kEnd > 0) { r = acc[c] / l; }
-      ${store}
-    }
-  }
-  ${packedStore}
-}
-`;
+  const wgsl = fillShader("paged_attention", {
+    ENABLE_F16: native16 ? "enable f16;\n" : "",
+    Q_TYPE: qi.type,
+    O_TYPE: oi.type,
+    KC_TYPE: ki.type,
+    VC_TYPE: vi.type,
+    D,
+    WG,
+    RES_DECL: oi.packed ? `var<workgroup> res: array<f32, ${D}>;` : "",
+    F16_HELPERS: emulated ? target.f16Helpers : "",
+    GROUPS: groups,
+    HQ: Hq,
+    KV_GROUP: Hq / Hkv,
+    S,
+    K_END: causal ? "pos + 1" : "sl[s]",
+    LOAD_Q: qi.load("obase + d"),
+    PER_INV: perInv,
+    MAX_BLOCKS: maxBlocks,
+    BLOCK_SIZE: blockSize,
+    HKV: Hkv,
+    LOAD_K: ki.load("kb + d"),
+    SCALE: Math.fround(scale),
+    LOAD_V: vi.load(`(slots[i] * ${Hkv}u + kvh) * ${D}u + d`),
+    STORE: store,
+    PACKED_STORE: packedStore,
+  });
   const wx = Math.min(groups, 65535);
   return {
     wgsl,

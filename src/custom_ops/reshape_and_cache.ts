@@ -10,6 +10,7 @@ import { type CustomKernelTarget, registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { fillShader } from "../codegen/wgsl/shader_template.ts";
 import { storageIO } from "./storage_io.ts";
 
 export const RESHAPE_AND_CACHE_OP = "vllm::reshape_and_cache_flash";
@@ -73,7 +74,7 @@ function reference(args: unknown[]): null {
 /** One invocation per element of the step's keys (and the same element of its values); with an
  * emulated f16 cache (two halves per u32 word) one per pair of elements, so that every word is
  * written whole by one invocation (a row of kv_heads * head_size elements is even: RoPE needs an
- * even head size, and rows start on word boundaries). */
+ * even head size, and rows start on word boundaries). The WGSL is shaders/reshape_and_cache.wgsl. */
 function kernel(args: MetaArg[], _kw: unknown, target: CustomKernelTarget) {
   const { T, H, D, slots } = check(args);
   const [k, v, kc] = args as TensorMeta[];
@@ -99,23 +100,19 @@ function kernel(args: MetaArg[], _kw: unknown, target: CustomKernelTarget) {
     : `let dst = u32(slot) * ${row}u + i % ${row}u;
   kc[dst] = ${kc.dtype}(${ki.load("i")});
   vc[dst] = ${kc.dtype}(${vi.load("i")});`;
-  const wgsl = `${native16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> k: array<${ki.type}>;
-@group(0) @binding(1) var<storage, read> v: array<${vi.type}>;
-@group(0) @binding(2) var<storage, read_write> kc: array<${ci.type}>;
-@group(0) @binding(3) var<storage, read_write> vc: array<${ci.type}>;
-@group(0) @binding(4) var<storage, read> sm: array<i32>;
-${emulated ? target.f16Helpers : ""}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= ${n}u) { return; }
-  let t = i * ${per}u / ${row}u;
-  let slot = sm[t];
-  if (slot < 0 || slot >= ${slots}) { return; }
-  ${store}
-}
-`;
+  const wgsl = fillShader("reshape_and_cache", {
+    ENABLE_F16: native16 ? "enable f16;\n" : "",
+    K_TYPE: ki.type,
+    V_TYPE: vi.type,
+    CACHE_TYPE: ci.type,
+    F16_HELPERS: emulated ? target.f16Helpers : "",
+    WG,
+    N: n,
+    PER: per,
+    ROW: row,
+    SLOTS: slots,
+    STORE: store,
+  });
   const wx = Math.min(groups, 65535);
   return { wgsl, workgroups: [wx, Math.ceil(groups / wx), 1] as [number, number, number] };
 }
