@@ -27,10 +27,10 @@ export function execProgram(
   }
   return {
     functions,
-    inputs: specs.map((s) => ({
-      name: s.name,
-      dtype: s.dtype,
-      numel: numel(s.shape),
+    inputs: specs.map((spec) => ({
+      name: spec.name,
+      dtype: spec.dtype,
+      numel: numel(spec.shape),
     })),
   };
 }
