@@ -173,7 +173,11 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     });
     await esbuild.build({
       ...common,
-      entryPoints: [`${ROOT}/demo/app.ts`, `${ROOT}/demo/selftest.ts`],
+      entryPoints: [
+        `${ROOT}/demo/app.ts`,
+        `${ROOT}/demo/selftest.ts`,
+        `${ROOT}/demo/generate_panel.ts`,
+      ],
       outdir: `${outdir}/demo`,
       plugins: [demoUsesBundle()],
     });
@@ -190,6 +194,16 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   for await (const e of Deno.readDir(`${ROOT}/demo`)) {
     if (e.isFile && /\.(html|css|svg|png)$/.test(e.name)) {
       await Deno.copyFile(`${ROOT}/demo/${e.name}`, `${outdir}/demo/${e.name}`);
+    }
+  }
+  // the bundled model of the Generate panel (config.json, model.safetensors, tokenizer.json)
+  const model = `${ROOT}/demo/tiny-llama`;
+  if (await Deno.stat(model).then((s) => s.isDirectory, () => false)) {
+    await Deno.mkdir(`${outdir}/demo/tiny-llama`, { recursive: true });
+    for await (const e of Deno.readDir(model)) {
+      if (e.isFile && /\.(json|safetensors)$/.test(e.name)) {
+        await Deno.copyFile(`${model}/${e.name}`, `${outdir}/demo/tiny-llama/${e.name}`);
+      }
     }
   }
   await Deno.writeTextFile(`${outdir}/webgpu-inductor.d.ts`, TYPES_ENTRY);

@@ -1,43 +1,42 @@
 // compile(): fx graph -> GraphLowering -> Scheduler (fusion, partitions) -> WrapperCodegen
 // (program, memory plan, WGSL) -> CompiledGraph. Everything up to the program runs
 // synchronously, so graph errors surface at the call; the device, pipelines and (with
-// autotuning) tile choices are settled on the first run or by `prepare()`.
+// autotuning) tile choices are settled on the first run or by `prepare()`. The checks of
+// params, run inputs and `{ out }` are in run_inputs.ts; the executor's program (exec lines,
+// host steps) is built by exec_program.ts.
 import { config } from "./config.ts";
-import {
-  type DType,
-  dtypeOfArray,
-  gpuBytes,
-  numel,
-  shapeStr,
-  type TypedArray,
-  typedArrayFor,
-} from "./dtype.ts";
+import { type DType, gpuBytes, numel, type TypedArray } from "./dtype.ts";
 import { InputError } from "./errors.ts";
 import { Graph } from "./fx/graph.ts";
-import { checkHostResult, getCustomOp } from "./fx/custom_ops.ts";
 import { type InputSpec, trace, type TraceFn } from "./fx/tracer.ts";
 import { validateGraph } from "./fx/validate.ts";
 import { graphToJSON } from "./fx/json.ts";
 import { registryVersion } from "./fx/registry.ts";
-import { type KernelChoice, runAutotune } from "./inductor/autotune.ts";
+import { type KernelChoice, runAutotune } from "./codegen/autotune.ts";
 import type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
+import { WGSL_BACKEND } from "./codegen/wgsl/generate.ts";
+import { installKernelBackend } from "./inductor/kernel_backend.ts";
 import { COMPILE_TARGET, describeTarget, type KernelTarget } from "./codegen/wgsl/target.ts";
 import { counters } from "./inductor/counters.ts";
-import type { IRBuffer } from "./inductor/ir.ts";
 import { GraphLowering } from "./inductor/lowering.ts";
 import type { Scheduler } from "./inductor/scheduler.ts";
-import {
-  codegenProgram,
-  printProgram,
-  type Program,
-  type WrapperCodegen,
-} from "./inductor/wrapper.ts";
-import type { RefTensor } from "./reference/tensor.ts";
+import { codegenProgram, printProgram, type Program } from "./codegen/wrapper.ts";
 import { type DeviceHandle, getDevice } from "./runtime/device.ts";
 import { Executor, type InputSource, type RunOptions } from "./runtime/executor.ts";
-import { hostArrayName, Tensor, tensor as makeTensor } from "./runtime/tensor.ts";
-import { isMutation } from "./inductor/scheduler.ts";
-import type { ExecFunction, ExecLine, ExecProgram, HostIO } from "./runtime/program.ts";
+import { Tensor, tensor as makeTensor } from "./runtime/tensor.ts";
+import type { ExecProgram } from "./runtime/program.ts";
+import { execProgram, mutatedInputsOf } from "./exec_program.ts";
+import {
+  checkOutTensors,
+  checkParams,
+  checkRunInputs,
+  isDetached,
+  type RunInput,
+} from "./run_inputs.ts";
+
+// The scheduler asks codegen for trial and final kernels through this interface (inductor never
+// imports codegen); installed for schedulers built outside compile() too (tests, patches).
+installKernelBackend(WGSL_BACKEND);
 
 export type CompileMode = "default" | "eager";
 
@@ -64,7 +63,7 @@ export interface RunCallOptions extends RunOptions {
 }
 
 /** A run input: host data uploaded for the run, or a device tensor bound as it is. */
-export type RunInput = TypedArray | Tensor;
+export type { RunInput } from "./run_inputs.ts";
 
 export interface CompileStats {
   /** Kernel launches per run. */
@@ -215,7 +214,7 @@ export class CompiledGraph {
       );
     }
     const outSpecs = this.outputSpecs;
-    if (opts.out !== undefined) this.#checkOut(opts.out, output, outSpecs);
+    if (opts.out !== undefined) checkOutTensors(opts.out, output, outSpecs);
     const ex = await this.#ensure();
     const h = this.#handle!;
     // every placeholder in graph order: params from the binding, the rest from `inputs`
@@ -264,30 +263,6 @@ export class CompiledGraph {
     });
   }
 
-  #checkOut(out: Tensor[], output: string, specs: { shape: number[]; dtype: DType }[]): void {
-    if (output !== "tensor") {
-      throw new InputError(`run(): { out } needs { output: "tensor" }`);
-    }
-    if (!Array.isArray(out) || out.length !== specs.length) {
-      throw new InputError(
-        `run(): out must hold one Tensor per output (${specs.length}), got ${
-          Array.isArray(out) ? out.length : typeof out
-        }`,
-      );
-    }
-    out.forEach((t, i) => {
-      if (!(t instanceof Tensor)) {
-        throw new InputError(`run(): out[${i}] must be a Tensor, got ${typeof t}`);
-      }
-      const s = specs[i];
-      if (t.dtype !== s.dtype || !sameShape(t.shape, s.shape)) {
-        throw new InputError(
-          `run(): out[${i}] is ${t.describe()}, but output ${i} is ${shapeStr(s.shape)} ${s.dtype}`,
-        );
-      }
-    });
-  }
-
   /** Device-side timing: replays the recorded launches `iterations` times back to back, with
    * no uploads or readbacks, and waits for the device; returns milliseconds per iteration. Run
    * once with real inputs first (the buffers keep them). */
@@ -309,42 +284,9 @@ export class CompiledGraph {
     return await (await this.#ensure()).readOutputs();
   }
 
+  /** Throws an InputError naming the input when `inputs` do not fit `inputSpecs`. */
   checkInputs(inputs: RunInput[]): void {
-    const specs = this.inputSpecs;
-    if (!Array.isArray(inputs) || inputs.length !== specs.length) {
-      throw new InputError(
-        `run() expects ${specs.length} input(s) (${specs.map((s) => s.name).join(", ")}), got ` +
-          `${Array.isArray(inputs) ? inputs.length : typeof inputs}`,
-      );
-    }
-    specs.forEach((s, i) => {
-      const a = inputs[i];
-      if (a instanceof Tensor) {
-        checkTensorFits(a, s, `run() input ${i} ('${s.name}')`);
-        return;
-      }
-      if (ArrayBuffer.isView(a) && (a.buffer as ArrayBuffer).detached) {
-        throw new InputError(
-          `input ${i} ('${s.name}'): its ArrayBuffer is detached (transferred); keep inputs ` +
-            `alive until run() resolves`,
-        );
-      }
-      const d = dtypeOfArray(a);
-      if (d !== s.dtype) {
-        throw new InputError(
-          `input ${i} ('${s.name}') must be a ${arrayName(s.dtype)} for dtype ${s.dtype}, got ` +
-            `${a?.constructor?.name ?? typeof a}`,
-        );
-      }
-      const n = numel(s.shape);
-      if (a.length !== n) {
-        throw new InputError(
-          `input ${i} ('${s.name}') of shape ${
-            shapeStr(s.shape)
-          } needs ${n} elements, got ${a.length}`,
-        );
-      }
-    });
+    checkRunInputs(inputs, this.inputSpecs);
   }
 
   /** Frees every GPU buffer this graph made. */
@@ -419,204 +361,8 @@ export class CompiledGraph {
   }
 
   #execProgram(kernels: KernelChoice): ExecProgram {
-    const functions = new Map<string, ExecFunction>();
-    const p = this.program;
-    functions.set("call", this.#execFunction(p.main, false, kernels));
-    for (const [i, w] of p.partitions) {
-      functions.set(`partition_${i}`, this.#execFunction(w, true, kernels));
-    }
-    return {
-      functions,
-      inputs: this.#allSpecs().map((s) => ({
-        name: s.name,
-        dtype: s.dtype,
-        numel: numel(s.shape),
-      })),
-    };
+    return execProgram(this.program, this.scheduler, this.#allSpecs(), kernels);
   }
-
-  #execFunction(w: WrapperCodegen, replayable: boolean, kernels: KernelChoice): ExecFunction {
-    const s = this.scheduler;
-    const info = (name: string) => {
-      const b = s.byName.get(name)!;
-      return { dtype: b.dtype, numel: numel(b.shape) };
-    };
-    const lines: ExecLine[] = [];
-    for (const l of w.lines) {
-      switch (l.op) {
-        case "alloc":
-          lines.push({ op: "alloc", name: l.buf, ...info(l.buf) });
-          break;
-        case "reuse":
-          lines.push({ op: "reuse", prev: l.prev, next: l.next, ...info(l.next) });
-          break;
-        case "free":
-          if (!l.reused) lines.push({ op: "free", name: l.buf });
-          break;
-        case "kernel":
-          lines.push({ op: "kernel", spec: kernels.get(l) ?? l.spec });
-          break;
-        case "custom":
-          if (l.buf.layout === "alias") {
-            lines.push({ op: "alias", name: l.buf.name, of: l.buf.target!, ...info(l.buf.name) });
-          } else lines.push(hostLine(l.buf, s));
-          break;
-        case "partition":
-          lines.push({
-            op: "call",
-            fn: `partition_${l.index}`,
-            inputs: l.sig.inputs,
-            outputs: l.sig.outputs,
-            dealloc: l.sig.inputs.filter((i) => l.sig.inputDeallocation.get(i)),
-          });
-          break;
-      }
-    }
-    return { params: w.signature?.inputs ?? [], lines, returns: w.returns(), replayable };
-  }
-}
-
-const arrayName = hostArrayName;
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function isDetached(a: TypedArray): boolean {
-  return (a.buffer as ArrayBuffer & { detached?: boolean }).detached === true;
-}
-
-/** A tensor bound to a placeholder must match its shape and dtype exactly. */
-function checkTensorFits(
-  t: Tensor,
-  s: { name: string; shape: number[]; dtype: DType },
-  where: string,
-): void {
-  if (t.disposed) throw new InputError(`${where}: ${t.describe()} was disposed`);
-  if (t.dtype !== s.dtype || !sameShape(t.shape, s.shape)) {
-    throw new InputError(
-      `${where}: ${t.describe()} does not match placeholder '${s.name}' of shape ` +
-        `${shapeStr(s.shape)} and dtype ${s.dtype}`,
-    );
-  }
-}
-
-/** Validates `compile(…, { params })` against the graph's placeholders. */
-function checkParams(
-  graph: Graph,
-  params: Record<string, Tensor | TypedArray>,
-): Map<string, Tensor | TypedArray> {
-  const out = new Map<string, Tensor | TypedArray>();
-  if (params === null || typeof params !== "object") {
-    throw new InputError(`compile(): params must be an object of name -> Tensor | TypedArray`);
-  }
-  const specs = new Map(graph.placeholders().map((p) => [p.name, p.meta!] as const));
-  for (const name of Object.keys(params)) {
-    const m = specs.get(name);
-    if (!m) {
-      throw new InputError(
-        `compile(): param '${name}' is not a placeholder of the graph (placeholders: ${
-          [...specs.keys()].join(", ") || "none"
-        })`,
-      );
-    }
-    const v = params[name];
-    const spec = { name, shape: [...m.shape], dtype: m.dtype };
-    const where = `compile(): param '${name}'`;
-    if (v instanceof Tensor) checkTensorFits(v, spec, where);
-    else {
-      const d = dtypeOfArray(v);
-      if (d !== m.dtype) {
-        throw new InputError(
-          `${where} must be a Tensor or a ${arrayName(m.dtype)} for dtype ${m.dtype}, got ` +
-            `${(v as unknown as object)?.constructor?.name ?? typeof v}`,
-        );
-      }
-      if (v.length !== numel(m.shape)) {
-        throw new InputError(
-          `${where} of shape ${shapeStr(m.shape)} needs ${
-            numel(m.shape)
-          } elements, got ${v.length}`,
-        );
-      }
-    }
-    out.set(name, v);
-  }
-  return out;
-}
-
-/** Graph inputs the program writes in place (pointwise mutations and custom ops' out! args). */
-function mutatedInputsOf(s: Scheduler): Set<string> {
-  const inputs = new Set(s.graph.inputs);
-  const out = new Set<string>();
-  for (const b of s.graph.buffers) {
-    const targets = isMutation(b) ? [b.target!] : [];
-    if (b.def.kind === "fallback") targets.push(...b.def.mutated);
-    for (const t of targets) {
-      const st = s.storage(t);
-      if (inputs.has(st)) out.add(st);
-    }
-  }
-  return out;
-}
-
-/** A custom op run on the host: its `js` implementation on typed arrays, or else its float64
- * reference (the CPU fallback). Mutated args and the result are written back. */
-function hostLine(buf: IRBuffer, s: Scheduler): ExecLine {
-  const d = buf.def;
-  if (d.kind !== "fallback") throw new Error("hostLine: not a fallback kernel");
-  const op = getCustomOp(d.op)!;
-  const argName = (a: unknown) =>
-    a && typeof a === "object" && "buf" in a ? s.realName((a as { buf: string }).buf) : null;
-  const reads = d.args.map(argName).filter((n): n is string => n !== null);
-  return {
-    op: "host",
-    name: d.op,
-    reads,
-    run: async (io: HostIO) => {
-      const tensors = new Map<string, TypedArray>();
-      for (const n of reads) tensors.set(n, await io.read(n));
-      const mutated = d.mutated.map(s.realName);
-      let result: unknown;
-      if (op.js) {
-        const args = d.args.map((a) => argName(a) ? tensors.get(argName(a)!)! : a);
-        result = (op.js as (args: unknown[], kw: Record<string, unknown>) => unknown)(
-          args,
-          d.kwargs,
-        );
-        for (const n of mutated) io.write(n, tensors.get(n)!);
-      } else {
-        const refs = new Map<string, RefTensor>();
-        const args = d.args.map((a) => {
-          const n = argName(a);
-          if (!n) return a;
-          const b = s.byName.get(n)!;
-          const r: RefTensor = {
-            shape: [...b.shape],
-            dtype: b.dtype,
-            data: Float64Array.from(tensors.get(n)!, Number),
-          };
-          refs.set(n, r);
-          return r;
-        });
-        result = op.reference(args as never, d.kwargs, null);
-        for (const n of mutated) io.write(n, toTyped(refs.get(n)!));
-      }
-      if (buf.layout === "fixed") {
-        // a short array, the wrong dtype or nothing is the op's error, not silent garbage
-        const what = op.js ? "js" : "reference";
-        io.write(buf.name, checkHostResult(op.name, what, result, buf.shape, buf.dtype));
-      }
-    },
-  };
-}
-
-function toTyped(r: RefTensor): TypedArray {
-  const out = typedArrayFor(r.dtype, r.data.length);
-  for (let i = 0; i < r.data.length; i++) {
-    out[i] = r.dtype === "bool" ? (r.data[i] ? 1 : 0) : r.data[i];
-  }
-  return out;
 }
 
 /** inductor.debug: the scheduler's kernels, the program and every kernel's WGSL as compiled
@@ -668,7 +414,7 @@ export function compile(fnOrGraph: TraceFn | Graph, options: CompileOptions = {}
     const lmode = mode === "eager" ? "eager" : "fused";
     const lowering = new GraphLowering(graph, { mode: lmode, bindingLimit });
     lowering.run();
-    const sched = lowering.updateScheduler({ mode: lmode, bindingLimit });
+    const sched = lowering.updateScheduler({ mode: lmode, bindingLimit, backend: WGSL_BACKEND });
     const program = codegenProgram(sched);
     remember(key, { scheduler: sched, program });
     if (config.bool("inductor.debug")) console.log(debugDump(sched, program));

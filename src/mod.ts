@@ -19,7 +19,12 @@ export type { TensorMeta } from "./fx/graph.ts";
 export { graphFromJSON, graphToJSON } from "./fx/json.ts";
 export { listOps } from "./fx/registry.ts";
 export { registerCustomOp } from "./fx/custom_ops.ts";
-export { ATTENTION_OP, HOST_READBACK_OP, VIEW_DTYPE_OP } from "./custom_ops/index.ts";
+export {
+  ATTENTION_OP,
+  HOST_READBACK_OP,
+  RESHAPE_AND_CACHE_OP,
+  VIEW_DTYPE_OP,
+} from "./custom_ops/index.ts";
 export type { CustomKernelTarget, CustomOpSpec } from "./fx/custom_ops.ts";
 export { interpret } from "./reference/interpreter.ts";
 export { compile, CompiledGraph } from "./compile.ts";
@@ -38,6 +43,21 @@ export type { KernelSpec } from "./codegen/wgsl/kernel_spec.ts";
 export * from "./errors.ts";
 export { DTYPES, typedArrayFor } from "./dtype.ts";
 export { randomArray, rng } from "./random.ts";
+export { LlamaModel } from "./models/llama.ts";
+export type {
+  GeneratedToken,
+  GenerateOptions,
+  GenerationResult,
+  ModelOptions,
+} from "./models/llama.ts";
+export { loadLlama } from "./models/llama_load.ts";
+export type { LlamaParts, LoadOptions, LoadProgress } from "./models/llama_load.ts";
+export { parseLlamaConfig } from "./models/llama_config.ts";
+export type { LlamaConfig } from "./models/llama_config.ts";
+export { DEFAULT_CAPTURE_SIZES, LlamaRunner } from "./models/llama_runner.ts";
+export { timeLlamaSteps } from "./models/llama_timing.ts";
+export type { StepTimingOptions, StepTimings } from "./models/llama_timing.ts";
+export type { RunnerOptions, StepRequest } from "./models/llama_runner.ts";
 export type { DType, TypedArray } from "./dtype.ts";
 
 // models in: GGUF and tokenizers

@@ -155,7 +155,7 @@ Deno.test("version gating: 2.9.0 applies A–D, 2.9.1 only D, 2.10.0 none; skipp
   const script = `
     import { appliedPatches } from "${new URL("../src/mod.ts", import.meta.url).href}";
     import { STOCK_MEMORY_PLAN_REUSE, WrapperCodegen } from "${
-    new URL("../src/inductor/wrapper.ts", import.meta.url).href
+    new URL("../src/codegen/wrapper.ts", import.meta.url).href
   }";
     import { GraphLowering, STOCK_UPDATE_SCHEDULER } from "${
     new URL("../src/inductor/lowering.ts", import.meta.url).href

@@ -10,7 +10,7 @@
 // changes how a partition's trailing memory lines are trimmed.
 import assert from "node:assert/strict";
 import { compile, type CompiledGraph, interpret, type TypedArray } from "../src/mod.ts";
-import { printProgram, type Program } from "../src/inductor/wrapper.ts";
+import { printProgram, type Program } from "../src/codegen/wrapper.ts";
 import {
   assertClose,
   f32,

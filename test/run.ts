@@ -17,6 +17,7 @@ const ADAPTER_FREE = new Set([
   "fx_json_test.ts",
   "fx_ops_test.ts",
   "fx_tracer_test.ts",
+  "import_cycles_test.ts",
   "patches_test.ts",
   "readme_config_test.ts",
   "reference_test.ts",

@@ -14,7 +14,7 @@ import {
 } from "../src/mod.ts";
 import { GraphLowering } from "../src/inductor/lowering.ts";
 import type { Scheduler, SchedulerNode } from "../src/inductor/scheduler.ts";
-import { codegenProgram } from "../src/inductor/wrapper.ts";
+import { codegenProgram } from "../src/codegen/wrapper.ts";
 import { decoderData, decoderFn, decoderInputs, SMALL_DECODER } from "../src/models/decoder.ts";
 import {
   assertClose,

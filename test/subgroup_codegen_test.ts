@@ -4,7 +4,7 @@
 // scalar target keep their paths, and float max/min/argmax carry the NaN rule.
 import assert from "node:assert/strict";
 import { compile } from "../src/mod.ts";
-import { selectKernels } from "../src/inductor/autotune.ts";
+import { selectKernels } from "../src/codegen/autotune.ts";
 import { COMPILE_TARGET, type KernelTarget } from "../src/codegen/wgsl/target.ts";
 
 const SUBGROUPS: KernelTarget = { ...COMPILE_TARGET, adapter: "test", subgroups: true };

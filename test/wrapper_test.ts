@@ -15,7 +15,7 @@ import {
   type Program,
   type ProgramLine,
   WrapperCodegen,
-} from "../src/inductor/wrapper.ts";
+} from "../src/codegen/wrapper.ts";
 import { gpuBytes, numel } from "../src/dtype.ts";
 import type { Scheduler } from "../src/inductor/scheduler.ts";
 import { decoderFn, decoderInputs, SMALL_DECODER } from "../src/models/decoder.ts";

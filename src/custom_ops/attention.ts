@@ -1,13 +1,18 @@
 // vllm::unified_attention_with_output(q, k, v, out!): softmax attention that writes its result
 // into `out` and returns nothing, like vLLM's op of that name (mutates_args=["output"]). It is
 // the op that splits vLLM's graphs (a splitting op) and the one patch B's scenario needs.
-// Layout: q, k, v, out are [..., S, D] (leading dims are batch and heads).
-import { type DType, isFloat, shapeStr } from "../dtype.ts";
+// Dense form: q, k, v, out are [..., S, D] (leading dims are batch and heads). Paged form (five
+// more args: key_cache, value_cache, block_table, seq_lens, query_start_loc): see
+// paged_attention.ts — the attention of vLLM's model runner over its paged KV cache.
+import { isFloat, shapeStr } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { type CustomKernelTarget, registerCustomOp } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
+import { fillShader } from "../codegen/wgsl/shader_template.ts";
+import { checkPaged, PAGED_ARGS, pagedKernel, pagedReference } from "./paged_attention.ts";
+import { storageIO } from "./storage_io.ts";
 
 export const ATTENTION_OP = "vllm::unified_attention_with_output";
 
@@ -15,7 +20,22 @@ function metas(args: MetaArg[]): TensorMeta[] {
   return args.slice(0, 4) as TensorMeta[];
 }
 
+function isPaged(args: unknown[]): boolean {
+  if (args.length === 4) return false;
+  if (args.length !== 4 + PAGED_ARGS.length) {
+    throw new ShapeError(
+      `${ATTENTION_OP}: takes q, k, v, out (dense) or also ${PAGED_ARGS.join(", ")} (paged), ` +
+        `got ${args.length} arguments`,
+    );
+  }
+  return true;
+}
+
 function check(args: MetaArg[]): void {
+  if (isPaged(args)) {
+    checkPaged(ATTENTION_OP, args);
+    return;
+  }
   const [q, k, v, out] = metas(args);
   for (const [n, t] of [["q", q], ["k", k], ["v", v], ["out", out]] as const) {
     if (t.shape.length < 2) {
@@ -44,6 +64,15 @@ function scaleOf(kw: OpKwargs, d: number): number {
 }
 
 function reference(args: RefArg[], kw: OpKwargs): null {
+  if (isPaged(args)) {
+    const q = args[0] as RefTensor;
+    return pagedReference(
+      ATTENTION_OP,
+      args,
+      scaleOf(kw, q.shape[q.shape.length - 1]),
+      kw.causal !== false,
+    );
+  }
   const [q, k, v, out] = args as RefTensor[];
   const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
   const rows = q.data.length / D;
@@ -71,28 +100,18 @@ function reference(args: RefArg[], kw: OpKwargs): null {
   return null;
 }
 
-/** WGSL pieces for reading and writing one tensor binding in the kernel's storage form: native
- * arrays, or f16 as two halves per u32 (`target.f16 === "emulated"`). */
-function io(name: string, d: DType, emulated: boolean) {
-  const packed = d === "f16" && emulated;
-  return {
-    packed,
-    type: packed ? "u32" : d,
-    load: (i: string) =>
-      packed
-        ? `f16_bits_to_f32((${name}[(${i}) >> 1u] >> (((${i}) & 1u) * 16u)) & 0xffffu)`
-        : `f32(${name}[${i}])`,
-  };
-}
-
-/** One invocation per query row; online softmax over the keys (one pass, flash-style). */
+/** One invocation per query row; online softmax over the keys (one pass, flash-style):
+ * shaders/attention.wgsl. */
 function kernel(args: MetaArg[], kw: OpKwargs, target: CustomKernelTarget) {
   const [q, , , out] = metas(args);
+  if (isPaged(args)) {
+    return pagedKernel(args, kw, scaleOf(kw, q.shape[q.shape.length - 1]), target);
+  }
   const D = q.shape[q.shape.length - 1], S = q.shape[q.shape.length - 2];
   const rows = q.shape.reduce((a, b) => a * b, 1) / D;
   const emulated = target.f16 === "emulated";
-  const qi = io("q", q.dtype, emulated), ki = io("k", q.dtype, emulated);
-  const vi = io("v", q.dtype, emulated), oi = io("o", out.dtype, emulated);
+  const qi = storageIO("q", q.dtype, emulated), ki = storageIO("k", q.dtype, emulated);
+  const vi = storageIO("v", q.dtype, emulated), oi = storageIO("o", out.dtype, emulated);
   const native16 = !emulated && [q.dtype, out.dtype].includes("f16");
   // an invocation writes its whole row: with an even D the row is whole u32 words of packed
   // halves; with an odd D two rows share a word, so halves are stored with atomics
@@ -113,49 +132,31 @@ function kernel(args: MetaArg[], kw: OpKwargs, target: CustomKernelTarget) {
   const causal = kw.causal !== false;
   const WG = 64;
   const groups = Math.ceil(rows / WG);
-  const wgsl = `${native16 ? "enable f16;\n" : ""}
-@group(0) @binding(0) var<storage, read> q: array<${qi.type}>;
-@group(0) @binding(1) var<storage, read> k: array<${ki.type}>;
-@group(0) @binding(2) var<storage, read> v: array<${vi.type}>;
-@group(0) @binding(3) var<storage, read_write> o: array<${atomicOut ? "atomic<u32>" : oi.type}>;
-// Chromium rejects constant expressions that evaluate to -inf: bitcast a module-scope var
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
-${emulated ? target.f16Helpers : ""}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * ${WG}u;
-  if (row >= ${rows}u) { return; }
-  let i = row % ${S}u;
-  let base = (row - i) * ${D}u;
-  var qr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = ${qi.load(`row * ${D}u + d`)}; acc[d] = 0.0; }
-  var m = bitcast<f32>(NEG_INF_BITS);
-  var l = 0.0;
-  let jEnd = ${causal ? "i + 1u" : `${S}u`};
-  for (var j = 0u; j < jEnd; j++) {
-    var s = 0.0;
-    for (var d = 0u; d < ${D}u; d++) { s = fma(qr[d], ${ki.load(`base + j * ${D}u + d`)}, s); }
-    s = s * ${scale};
-    let mn = max(m, s);
-    let corr = exp(m - mn);
-    let p = exp(s - mn);
-    l = l * corr + p;
-    for (var d = 0u; d < ${D}u; d++) { acc[d] = fma(p, ${
-    vi.load(`base + j * ${D}u + d`)
-  }, acc[d] * corr); }
-    m = mn;
-  }
-  ${store}
-}
-`;
+  const wgsl = fillShader("attention", {
+    ENABLE_F16: native16 ? "enable f16;\n" : "",
+    Q_TYPE: qi.type,
+    K_TYPE: ki.type,
+    V_TYPE: vi.type,
+    O_TYPE: atomicOut ? "atomic<u32>" : oi.type,
+    F16_HELPERS: emulated ? target.f16Helpers : "",
+    WG,
+    ROWS: rows,
+    S,
+    D,
+    LOAD_Q: qi.load(`row * ${D}u + d`),
+    J_END: causal ? "i + 1u" : `${S}u`,
+    LOAD_K: ki.load(`base + j * ${D}u + d`),
+    SCALE: scale,
+    LOAD_V: vi.load(`base + j * ${D}u + d`),
+    STORE: store,
+  });
   const wx = Math.min(groups, 65535);
   return { wgsl, workgroups: [wx, Math.ceil(groups / wx), 1] as [number, number, number] };
 }
 
 registerCustomOp({
   name: ATTENTION_OP,
-  args: ["q", "k", "v", "out!"],
+  args: ["q", "k", "v", "out!", ...PAGED_ARGS.map((a) => `${a}?`)],
   kwargs: { scale: null, causal: true },
   shape: (args) => {
     check(args);

@@ -13,7 +13,7 @@ import {
   typedArrayFor,
 } from "../dtype.ts";
 import { CustomOpError, DTypeError, GraphError, InductorError, ShapeError } from "../errors.ts";
-import type { RefTensor } from "../reference/tensor.ts";
+import type { RefTensor } from "./ref_tensor.ts";
 import type { MetaArg, OpDef, OpKwargs, RefArg } from "./op_def.ts";
 import { describe, isTensorMeta } from "./ops/common.ts";
 import { getOp, registerOp } from "./registry.ts";
@@ -21,7 +21,8 @@ import { getOp, registerOp } from "./registry.ts";
 export interface CustomOpSpec {
   /** `namespace::op`. */
   name: string;
-  /** Positional arg names; a trailing `!` marks an arg the op writes in place. */
+  /** Positional arg names; a trailing `!` marks an arg the op writes in place, a trailing `?`
+   * an optional arg (optional args come last; a call may leave out any tail of them). */
   args: string[];
   /** Accepted kwargs and their defaults. */
   kwargs?: Record<string, unknown>;
@@ -64,7 +65,13 @@ export type CustomKernelFn = (
   args: MetaArg[],
   kwargs: OpKwargs,
   target: CustomKernelTarget,
-) => { wgsl: string; workgroups: [number, number, number] };
+) => {
+  wgsl: string;
+  workgroups: [number, number, number];
+  /** Positional indices of the tensor arguments the kernel binds, in binding order (default:
+   * every tensor argument). An argument left out is still a dependency, just not bound. */
+  bind?: number[];
+};
 
 export interface CustomOpDef extends OpDef {
   kind: "custom";
@@ -76,7 +83,7 @@ export interface CustomOpDef extends OpDef {
 }
 
 const NAME = /^[A-Za-z_]\w*::[A-Za-z_]\w*$/;
-const ARG = /^[A-Za-z_]\w*!?$/;
+const ARG = /^[A-Za-z_]\w*[!?]?$/;
 
 export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
@@ -95,7 +102,12 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
       `args must be identifiers, optionally ending in '!', got ${JSON.stringify(spec.args)}`,
     );
   }
-  const argNames = spec.args.map((a) => a.replace(/!$/, ""));
+  const argNames = spec.args.map((a) => a.replace(/[!?]$/, ""));
+  const required = spec.args.findIndex((a) => a.endsWith("?"));
+  const minArgs = required < 0 ? spec.args.length : required;
+  if (spec.args.slice(minArgs).some((a) => !a.endsWith("?"))) {
+    throw bad(`optional args ('?') must come last, got ${JSON.stringify(spec.args)}`);
+  }
   if (new Set(argNames).size !== argNames.length) throw bad("duplicate arg names");
   const mutates = spec.args.flatMap((a, i) => (a.endsWith("!") ? [i] : []));
   if (spec.aliasOf !== undefined && !(spec.aliasOf >= 0 && spec.aliasOf < spec.args.length)) {
@@ -113,7 +125,7 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
     throw bad(`kwargs must be an object of defaults, got ${describe(spec.kwargs)}`);
   }
   for (const k of Object.keys(spec.kwargs ?? {})) {
-    if (!ARG.test(k) || k.endsWith("!") || k === "__proto__") {
+    if (!ARG.test(k) || /[!?]$/.test(k) || k === "__proto__") {
       throw bad(`kwarg name ${JSON.stringify(k)} is not an identifier`);
     }
   }
@@ -137,7 +149,7 @@ export function registerCustomOp(spec: CustomOpSpec): CustomOpDef {
     name,
     kind: "custom",
     signature: `${name}(${spec.args.join(", ")})`,
-    minArgs: spec.args.length,
+    minArgs,
     maxArgs: spec.args.length,
     kwargs: { ...spec.kwargs },
     shape: shapeRule,

@@ -1,7 +1,7 @@
 // fx graphs: placeholder / call_function / output nodes with shape and dtype meta.
 import { type DType, shapeStr } from "../dtype.ts";
 import { GraphError } from "../errors.ts";
-import type { GraphJSON } from "./json.ts";
+import type { GraphJSON } from "./json_types.ts";
 
 export interface TensorMeta {
   shape: number[];

@@ -11,38 +11,26 @@ import {
   type Kwargs,
   Node,
   NODE_NAME,
-  type NodeKind,
   PLACEHOLDER_NAME,
   type TensorMeta,
 } from "./graph.ts";
 
-export const GRAPH_FORMAT = "webgpu-inductor.graph";
-export const GRAPH_VERSION = 1;
-
-export type SpecialFloat = "inf" | "-inf" | "nan" | "-0";
-export type ArgJSON =
-  | { node: string }
-  | { float: SpecialFloat }
-  | number
-  | boolean
-  | string
-  | null
-  | ArgJSON[];
-
-export interface NodeJSON {
-  name: string;
-  op: NodeKind;
-  target?: string;
-  args: ArgJSON[];
-  kwargs: Record<string, ArgJSON>;
-  meta?: { shape: number[]; dtype: DType };
-}
-
-export interface GraphJSON {
-  format: typeof GRAPH_FORMAT;
-  version: typeof GRAPH_VERSION;
-  nodes: NodeJSON[];
-}
+export {
+  type ArgJSON,
+  GRAPH_FORMAT,
+  GRAPH_VERSION,
+  type GraphJSON,
+  type NodeJSON,
+  type SpecialFloat,
+} from "./json_types.ts";
+import {
+  type ArgJSON,
+  GRAPH_FORMAT,
+  GRAPH_VERSION,
+  type GraphJSON,
+  type NodeJSON,
+  type SpecialFloat,
+} from "./json_types.ts";
 
 function encodeArg(a: Arg): ArgJSON {
   if (a instanceof Node) return { node: a.name };

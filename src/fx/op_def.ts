@@ -1,6 +1,6 @@
 // What every op declares: shape rule, dtype rule and float64 reference implementation.
 import type { DType } from "../dtype.ts";
-import type { RefTensor } from "../reference/tensor.ts";
+import type { RefTensor } from "./ref_tensor.ts";
 import type { TensorMeta } from "./graph.ts";
 
 export type OpKind =

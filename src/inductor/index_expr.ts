@@ -80,7 +80,23 @@ function fromTerms(entries: Iterable<readonly [Atom, number]>, c: number): Index
     if (nc === 0) m.delete(k);
     else m.set(k, [a, nc]);
   }
-  return new IndexExpr(m, c);
+  return recombine(m, c) ?? new IndexExpr(m, c);
+}
+
+/** k * (e % d) + k*d * (e // d) = k * e (a flat index split by a reshape and joined again by
+ * another, as sympy folds it upstream); null when no such pair is present. */
+function recombine(m: Map<string, [Atom, number]>, c: number): IndexExpr | null {
+  for (const [key, [a, k]] of m) {
+    if (a.k !== "mod") continue;
+    const divKey = `(${a.e.key})//${a.d}`;
+    const div = m.get(divKey);
+    if (!div || div[1] !== k * a.d) continue;
+    const rest = new Map(m);
+    rest.delete(key);
+    rest.delete(divKey);
+    return iadd(new IndexExpr(rest, c), imul(a.e, k));
+  }
+  return null;
 }
 
 export function iconst(c: number): IndexExpr {

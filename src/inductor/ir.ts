@@ -96,3 +96,13 @@ export interface IRBuffer {
 
 /** Index of a contiguous buffer at a multi-index. */
 export type Loader = (idx: IndexExpr[]) => VExpr;
+
+/** The lowered graph the scheduler takes (upstream: GraphLowering's buffers and graph I/O). */
+export interface LoweredGraph {
+  buffers: IRBuffer[];
+  /** Graph output buffer names, in order (a graph output that is a view is realized). */
+  outputs: string[];
+  inputs: string[];
+  /** fx node name -> buffer that holds its value (when realized). */
+  nodeBuffers: Map<string, string>;
+}

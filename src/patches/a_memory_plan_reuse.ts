@@ -3,7 +3,7 @@
 // outputs. 2.9.0 keeps the whole graph's, so a partition that ends by allocating a buffer it only
 // returns (empty_like before a splitting op) loses that allocation: "undefined buffer" at the
 // partition's return.
-import { WrapperCodegen } from "../inductor/wrapper.ts";
+import { WrapperCodegen } from "../codegen/wrapper.ts";
 import { registerPatch, swapMember } from "./index.ts";
 
 const swap = swapMember(

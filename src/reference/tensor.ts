@@ -1,9 +1,3 @@
-// The reference interpreter's tensor: float64 values in row-major order, with the dtype the
-// value will be cast to when stored.
-import type { DType } from "../dtype.ts";
-
-export interface RefTensor {
-  shape: number[];
-  dtype: DType;
-  data: Float64Array;
-}
+// The reference interpreter's tensor type; defined in src/fx/ref_tensor.ts (the op definitions'
+// `ref` functions compute on it), re-exported here for the interpreter's users.
+export type { RefTensor } from "../fx/ref_tensor.ts";

@@ -4,23 +4,10 @@
 import { config } from "../config.ts";
 import type { DType } from "../dtype.ts";
 import { DeviceError } from "../errors.ts";
+import type { DeviceHandle } from "./device_handle.ts";
 import { lostError, notifyLost, recordDeferred } from "./errors.ts";
 
-export interface DeviceHandle {
-  /** Always 0: WebGPU exposes one device per adapter we request. */
-  readonly index: number;
-  readonly adapter: GPUAdapter;
-  readonly device: GPUDevice;
-  /** "description (vendor …, architecture …)" of the adapter, for messages. */
-  readonly info: string;
-  readonly features: Set<string>;
-  /** The limits the device was created with (raised to the adapter's maxima where we need it). */
-  readonly limits: GPUSupportedLimits;
-  readonly hasF16: boolean;
-  lost: boolean;
-  /** Why the device was lost (`GPUDeviceLostInfo`), once it is. */
-  lostInfo?: { reason: string; message: string };
-}
+export type { DeviceHandle } from "./device_handle.ts";
 
 /** Features requested whenever the adapter offers them. */
 const OPTIONAL_FEATURES = ["shader-f16", "subgroups", "timestamp-query"];

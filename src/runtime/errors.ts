@@ -8,7 +8,7 @@
 // download(), …) — with the context captured at the call that caused it.
 import { config } from "../config.ts";
 import { DeviceError } from "../errors.ts";
-import type { DeviceHandle } from "./device.ts";
+import type { DeviceHandle } from "./device_handle.ts";
 
 const SCOPES: GPUErrorFilter[] = ["validation", "out-of-memory", "internal"];
 

@@ -5,7 +5,7 @@
 // is fixed. A run writes the inputs, replays the recorded launches on one stream (host steps in
 // between), and reads the outputs back. The runtime never sees fx nodes or IR: only names,
 // kernel specs and host callbacks.
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import type { KernelSpec } from "./kernel_spec.ts";
 import { type DType, gpuBytes, type TypedArray, typedArrayFor } from "../dtype.ts";
 import { DeviceError, InputError } from "../errors.ts";
 import { createStorageBuffer, destroyBuffer, readback, writeBuffer } from "./buffers.ts";
@@ -13,6 +13,7 @@ import { type DeviceHandle, requireDType } from "./device.ts";
 import { getPipeline } from "./pipeline_cache.ts";
 import { type ExecProgram, type HostIO, ProgramError } from "./program.ts";
 import { Stream } from "./stream.ts";
+import { type Arena, checkNoOverlap, packArenas } from "./arena.ts";
 
 /** Storage for one allocation (and the reuses that inherit it). */
 interface Slot {
@@ -412,7 +413,7 @@ export class Executor {
       (a, b) => a.start - b.start || b.bytes - a.bytes,
       (a, b) => (b.end - b.start) - (a.end - a.start) || b.bytes - a.bytes,
     ];
-    let arenas: Arena[] = [];
+    let arenas: Arena<Slot>[] = [];
     let best = Infinity;
     for (const order of orders) {
       const plan = packArenas([...packed].sort(order), align, cap);
@@ -660,8 +661,6 @@ export class Executor {
   }
 }
 
-/** Two bindings of one dispatch must not share bytes of one buffer (an arena packs only slots
- * whose lifetimes are disjoint, so this never fires unless the packing is wrong). */
 /** Every tensor a kernel binds must fit one storage binding: say which, how big, and the
  * device's limit, before anything is allocated (WebGPU would reject the bind group only at
  * submit). Kernels do not split a binding into pieces. */
@@ -678,64 +677,4 @@ function checkBindingSizes(h: DeviceHandle, kernel: string, slots: Slot[]): void
         `elements`,
     );
   }
-}
-
-function checkNoOverlap(kernel: string, slots: Slot[]): void {
-  for (let i = 0; i < slots.length; i++) {
-    for (let j = i + 1; j < slots.length; j++) {
-      const a = slots[i], b = slots[j];
-      if (a === b || a.input || b.input || a.buffer !== b.buffer) continue;
-      if (a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes) {
-        throw new DeviceError(
-          `kernel '${kernel}': bindings '${a.label}' and '${b.label}' overlap in '${a.buffer?.label}'`,
-        );
-      }
-    }
-  }
-}
-
-interface Arena {
-  size: number;
-  placed: Slot[];
-}
-
-/** Place slots (in the given order) at the lowest aligned offset of the first arena where they
- * do not overlap, in bytes, any slot alive at the same time; new arenas past `cap` bytes. */
-function packArenas(
-  slots: Slot[],
-  align: number,
-  cap: number,
-): { arenas: Arena[]; offsets: Map<Slot, number> } {
-  const arenas: Arena[] = [];
-  const offsets = new Map<Slot, number>();
-  const overlapsInTime = (a: Slot, b: Slot) => a.start <= b.end && b.start <= a.end;
-  for (const s of slots) {
-    if (s.bytes > cap) {
-      throw new DeviceError(
-        `buffer '${s.label}' of ${s.bytes} bytes exceeds the device's maxStorageBufferBindingSize (${cap})`,
-      );
-    }
-    let placed = false;
-    for (const arena of arenas) {
-      const busy = arena.placed.filter((o) => overlapsInTime(o, s))
-        .sort((a, b) => offsets.get(a)! - offsets.get(b)!);
-      let off = 0;
-      for (const o of busy) {
-        const oOff = offsets.get(o)!;
-        if (off + s.bytes <= oOff) break;
-        off = Math.max(off, roundUp(oOff + o.bytes, align));
-      }
-      if (off + s.bytes > cap) continue;
-      offsets.set(s, off);
-      arena.placed.push(s);
-      arena.size = Math.max(arena.size, off + s.bytes);
-      placed = true;
-      break;
-    }
-    if (!placed) {
-      offsets.set(s, 0);
-      arenas.push({ size: s.bytes, placed: [s] });
-    }
-  }
-  return { arenas, offsets };
 }

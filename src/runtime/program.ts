@@ -3,7 +3,7 @@
 // replays the resulting launches. Errors a faithful port of the upstream wrapper would raise in
 // Python (an undefined name at a partition's return, a `del` of a name not in scope) are raised
 // as ProgramErrors with the same wording.
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import type { KernelSpec } from "./kernel_spec.ts";
 import type { DType, TypedArray } from "../dtype.ts";
 import { InductorError } from "../errors.ts";
 

@@ -16,7 +16,7 @@ import {
 } from "../../src/mod.ts";
 import { counters } from "../../src/inductor/counters.ts";
 import { registerShouldPartitionRule } from "../../src/inductor/scheduler.ts";
-import { printProgram } from "../../src/inductor/wrapper.ts";
+import { printProgram } from "../../src/codegen/wrapper.ts";
 import type { TensorProxy } from "../../src/fx/tracer.ts";
 import type { RefTensor } from "../../src/reference/tensor.ts";
 

@@ -12,38 +12,10 @@
 // elements per invocation and store one word) or store a half with atomicAnd + atomicOr on an
 // `array<atomic<u32>>` binding: each op touches only its own 16 bits, so concurrent writers of
 // the two halves commute.
+import { SHADERS } from "./shaders.generated.ts";
 
-/** Module-scope conversion functions every emulated-f16 kernel declares once. */
-export const F16_BITS_HELPERS = `fn f16_bits_to_f32(h: u32) -> f32 {
-  let s = (h & 0x8000u) << 16u;
-  let e = (h >> 10u) & 0x1fu;
-  let m = h & 0x3ffu;
-  if (e == 0x1fu) { return bitcast<f32>(s | 0x7f800000u | (m << 13u)); }
-  if (e == 0u) {
-    let v = f32(m) * 5.9604644775390625e-8;
-    return select(v, -v, s != 0u);
-  }
-  return bitcast<f32>(s | ((e + 112u) << 23u) | (m << 13u));
-}
-fn f32_to_f16_bits(v: f32) -> u32 {
-  let x = bitcast<u32>(v);
-  let s = (x >> 16u) & 0x8000u;
-  let a = x & 0x7fffffffu;
-  if (a > 0x7f800000u) { return s | 0x7e00u | ((a >> 13u) & 0x3ffu); }
-  if (a >= 0x477ff000u) { return s | 0x7c00u; }
-  if (a >= 0x38800000u) {
-    return s | ((a + 0xfffu + ((a >> 13u) & 1u) - 0x38000000u) >> 13u);
-  }
-  if (a < 0x33000000u) { return s; }
-  let e = a >> 23u;
-  let mant = (a & 0x7fffffu) | 0x800000u;
-  let shift = 126u - e;
-  let q = mant >> shift;
-  let rem = mant & ((1u << shift) - 1u);
-  let half = 1u << (shift - 1u);
-  let up = rem > half || (rem == half && (q & 1u) == 1u);
-  return s | (q + select(0u, 1u, up));
-}`;
+/** Module-scope conversion functions every emulated-f16 kernel declares once (shaders/f16_bits.wgsl). */
+export const F16_BITS_HELPERS: string = SHADERS.f16_bits;
 
 /** How a kernel writes an f16 binding: whole words, or halves with atomics. */
 export type F16WriteMode = "words" | "atomic";

@@ -1,4 +1,5 @@
 // Kernel generation dispatch: one fused group of IR buffers -> one WGSL kernel.
+import type { KernelBackend } from "../../inductor/kernel_backend.ts";
 import { CompileError } from "../../errors.ts";
 import type { GroupInput } from "./kernel_context.ts";
 import type { KernelSpec } from "./kernel_spec.ts";
@@ -30,3 +31,6 @@ export function generateKernel(g: GroupInput): KernelSpec {
       return genPointwise(g);
   }
 }
+
+/** The WGSL code generator as the scheduler's kernel backend (src/inductor/kernel_backend.ts). */
+export const WGSL_BACKEND: KernelBackend = { generateKernel };

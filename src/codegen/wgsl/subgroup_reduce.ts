@@ -13,11 +13,10 @@
 // NaN, as torch does. The fold uses the codegen's own `combine` under the same NaN rule.
 import type { ReductionType } from "../../inductor/ir.ts";
 import { F32_NAN } from "./render.ts";
+import { SHADERS } from "./shaders.generated.ts";
 
-/** NaN test on the bits: `x != x` may be folded away by fast-math compilers. */
-export const IS_NAN_HELPER = `fn is_nan_f32(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
-}`;
+/** NaN test on the bits: `x != x` may be folded away by fast-math compilers (shaders/ieee/is_nan.wgsl). */
+export const IS_NAN_HELPER: string = SHADERS["ieee/is_nan"];
 
 /** Workgroup-scope declarations of a subgroup reduction kernel with workgroup size `wg`. */
 export function subgroupDecls(wg: number): string[] {

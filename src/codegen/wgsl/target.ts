@@ -1,6 +1,6 @@
 // What kernels are generated for. compile() runs before any device is known and generates for
 // COMPILE_TARGET; prepare() regenerates every kernel for the adapter it got (see
-// src/inductor/kernel_target.ts), and explain() prints the target with the kernels that run.
+// src/codegen/kernel_target.ts), and explain() prints the target with the kernels that run.
 
 export type F16Storage = "native" | "emulated";
 

@@ -1,7 +1,7 @@
 // Numpy broadcasting and dim normalisation, shared by shape rules and references.
 import { contiguousStrides, shapeStr } from "../../dtype.ts";
 import { ShapeError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import { sameShape } from "./common.ts";
 import { gather } from "./strided.ts";
 

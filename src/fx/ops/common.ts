@@ -2,7 +2,7 @@
 // ("node 'add_1' (add)") and put it first in every message.
 import { type DType, isDType, isFloat, shapeStr } from "../../dtype.ts";
 import { DTypeError, GraphError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import type { TensorMeta } from "../graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../op_def.ts";
 

@@ -10,7 +10,7 @@
 // pow is C99's (pow(1, NaN) = 1) with torch's sqrt/rsqrt for a literal exponent of ±0.5.
 import { convertFrom, convertScalar, type DType, isFloat, promote } from "../../dtype.ts";
 import { DTypeError, GraphError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import type { MetaArg, OpDef, OpKwargs, RefArg } from "../op_def.ts";
 import { broadcastShapes, broadcastTo } from "./broadcast.ts";
 import { kwChoice, kwDType, newRef, refAt, REQUIRED, tensorAt } from "./common.ts";

@@ -1,7 +1,7 @@
 // cat along a dim and embedding lookups.
 import { numel, shapeStr } from "../../dtype.ts";
 import { DTypeError, InputError, ShapeError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import type { OpDef } from "../op_def.ts";
 import { normDim } from "./broadcast.ts";
 import { kwInt, newRef, refAt, tensorAt } from "./common.ts";

@@ -2,7 +2,7 @@
 // Float dtypes only, both operands the same dtype (the GPU templates are f32/f16).
 import { numel, shapeStr } from "../../dtype.ts";
 import { ShapeError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import type { TensorMeta } from "../graph.ts";
 import type { OpDef } from "../op_def.ts";
 import { broadcastShapes, broadcastTo } from "./broadcast.ts";

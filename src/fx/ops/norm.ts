@@ -3,7 +3,7 @@
 // meaning finfo(dtype).eps; a fixed value keeps graphs portable between f16 and f32).
 import { numel, shapeStr } from "../../dtype.ts";
 import { ShapeError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import type { MetaArg, OpDef, OpKwargs } from "../op_def.ts";
 import { normDim } from "./broadcast.ts";
 import {

@@ -3,7 +3,7 @@
 // sum of bool gives i32 (torch: int64); integer sums wrap modulo 2^32 like the GPU does.
 import { type DType, numel, shapeStr } from "../../dtype.ts";
 import { DTypeError, ShapeError } from "../../errors.ts";
-import type { RefTensor } from "../../reference/tensor.ts";
+import type { RefTensor } from "../ref_tensor.ts";
 import type { TensorMeta } from "../graph.ts";
 import type { OpDef, OpKwargs } from "../op_def.ts";
 import { normDim, normDims } from "./broadcast.ts";

@@ -1,11 +1,11 @@
 // The kernel target of an adapter: which f16 storage, reduction combine, matmul template and
 // reduction workgroup suit it (chosen at prepare(), once the device is known), and the check
 // that a program can run with that choice.
-import { COMPILE_TARGET, type KernelTarget } from "../codegen/wgsl/target.ts";
+import { COMPILE_TARGET, type KernelTarget } from "./wgsl/target.ts";
 import { config } from "../config.ts";
 import { DeviceError } from "../errors.ts";
 import type { DeviceHandle } from "../runtime/device.ts";
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import type { KernelSpec } from "./wgsl/kernel_spec.ts";
 
 /** Whether the adapter runs on the CPU (lavapipe, llvmpipe, SwiftShader, a fallback adapter). */
 export function isCpuAdapter(h: DeviceHandle): boolean {

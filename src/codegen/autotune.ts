@@ -6,14 +6,14 @@
 // its `ctx`). The main wrapper writes the stream helper's import at the top of its script; a
 // partition's wrapper leaves that to its parent (upstream SubgraphPythonWrapperCodegen), so in
 // the 2.9.0 port a partition's script fails with "get_raw_stream is not defined" — patch D.
-import { customKernelSpec } from "../codegen/wgsl/custom.ts";
-import { generateKernel, groupKind } from "../codegen/wgsl/generate.ts";
-import type { GroupInput } from "../codegen/wgsl/kernel_context.ts";
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
-import { genMatmul, type MatmulConfig } from "../codegen/wgsl/matmul.ts";
-import { genReduction, reductionShape } from "../codegen/wgsl/reduction.ts";
-import { layoutCandidates } from "../codegen/wgsl/reduction_layout.ts";
-import type { KernelTarget } from "../codegen/wgsl/target.ts";
+import { customKernelSpec } from "./wgsl/custom.ts";
+import { generateKernel, groupKind } from "./wgsl/generate.ts";
+import type { GroupInput } from "./wgsl/kernel_context.ts";
+import type { KernelSpec } from "./wgsl/kernel_spec.ts";
+import { genMatmul, type MatmulConfig } from "./wgsl/matmul.ts";
+import { genReduction, reductionShape } from "./wgsl/reduction.ts";
+import { layoutCandidates } from "./wgsl/reduction_layout.ts";
+import type { KernelTarget } from "./wgsl/target.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel } from "../dtype.ts";
 import { CompileError } from "../errors.ts";
@@ -23,7 +23,7 @@ import { getPipeline } from "../runtime/pipeline_cache.ts";
 import { getRawStream, type Stream } from "../runtime/stream.ts";
 import { hashString } from "../runtime/hash.ts";
 import { tuningCache } from "../runtime/tuning_cache.ts";
-import { counters } from "./counters.ts";
+import { counters } from "../inductor/counters.ts";
 import { checkTarget, kernelTargetFor } from "./kernel_target.ts";
 import type { Program, ProgramLine, WrapperCodegen } from "./wrapper.ts";
 

@@ -2,13 +2,18 @@
 // wrapper (`call`) runs replay-unsafe partitions inline and calls each replayable partition,
 // which gets a SubgraphWrapperCodegen of its own with the partition's signature. Memory lines
 // (Allocate, FreeIfNotReused, Reuse) are planned by memoryPlanReuse.
-import { customKernelSpec } from "../codegen/wgsl/custom.ts";
-import type { KernelSpec } from "../codegen/wgsl/kernel_spec.ts";
+import { customKernelSpec } from "./wgsl/custom.ts";
+import type { KernelSpec } from "./wgsl/kernel_spec.ts";
 import { getCustomOp } from "../fx/custom_ops.ts";
 import { config } from "../config.ts";
 import { gpuBytes, numel, shapeStr } from "../dtype.ts";
-import type { IRBuffer } from "./ir.ts";
-import type { Partition, PartitionSignature, Scheduler, SchedulerNode } from "./scheduler.ts";
+import type { IRBuffer } from "../inductor/ir.ts";
+import type {
+  Partition,
+  PartitionSignature,
+  Scheduler,
+  SchedulerNode,
+} from "../inductor/scheduler.ts";
 
 export type ProgramLine =
   /** AllocateLine */

@@ -1,0 +1,5 @@
+// sin(±inf) is NaN (WGSL only specifies sin on [-pi, pi]; src/codegen/wgsl/ieee.ts). Needs
+// is_nonfinite.wgsl and special_floats.wgsl. No slots.
+fn sin_f32(x: f32) -> f32 {
+  return select(sin(x), bitcast<f32>(F32_NAN_BITS), is_nonfinite_f32(x));
+}

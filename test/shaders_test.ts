@@ -1,0 +1,206 @@
+// shaders/: the generated module matches the .wgsl files (deno task gen:shaders rewrites it),
+// slots are checked when filled, and every shader's instantiation compiles on the adapter.
+import assert from "node:assert/strict";
+import "../src/mod.ts";
+import { F16_BITS_HELPERS } from "../src/codegen/wgsl/f16_storage.ts";
+import { fillShader, shaderSlots } from "../src/codegen/wgsl/shader_template.ts";
+import { type ShaderName, SHADERS } from "../src/codegen/wgsl/shaders.generated.ts";
+import { CompileError } from "../src/errors.ts";
+import { OPAQUE_ZERO_INIT, SPECIAL_FLOAT_DECLS, useHelper } from "../src/codegen/wgsl/ieee.ts";
+import { ATTENTION_OP } from "../src/custom_ops/attention.ts";
+import { ROWS_KERNEL_MIN } from "../src/custom_ops/paged_attention.ts";
+import { RESHAPE_AND_CACHE_OP } from "../src/custom_ops/reshape_and_cache.ts";
+import { type CustomKernelTarget, getCustomOp } from "../src/fx/custom_ops.ts";
+import type { MetaArg } from "../src/fx/op_def.ts";
+import { getDevice } from "../src/runtime/device.ts";
+import { getPipeline } from "../src/runtime/pipeline_cache.ts";
+import {
+  GENERATED_PATH,
+  readShaderFiles,
+  renderShadersModule,
+  shaderBody,
+} from "../tools/gen_shaders.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+Deno.test("shaders.generated.ts is in sync with shaders/*.wgsl (run deno task gen:shaders)", async () => {
+  const files = await readShaderFiles(`${ROOT}shaders`);
+  assert.ok(files.size >= 2, "shaders/ holds the hand-written kernels");
+  assert.ok(files.has("ieee/relu"), "subfolders are read, named folder/file");
+  const want = renderShadersModule(files);
+  const have = await Deno.readTextFile(`${ROOT}${GENERATED_PATH}`);
+  assert.equal(have, want, `${GENERATED_PATH} is stale: run deno task gen:shaders`);
+  assert.deepEqual(Object.keys(SHADERS).sort(), [...files.keys()].sort());
+});
+
+Deno.test("shaderBody drops the leading comment header and one final newline", () => {
+  assert.equal(shaderBody("// a\n// b\nfn f() {}\n"), "fn f() {}");
+  assert.equal(shaderBody("fn f() {}\n// tail\n"), "fn f() {}\n// tail");
+});
+
+Deno.test("fillShader: every slot needs a value, every value a slot", () => {
+  const slots = shaderSlots("attention");
+  assert.ok(slots.includes("LOAD_Q") && slots.includes("STORE"), slots.join(","));
+  const full = Object.fromEntries(slots.map((s) => [s, "1"]));
+  assert.doesNotMatch(fillShader("attention", full), /\{\{/);
+  const { STORE: _, ...missing } = full;
+  assert.throws(
+    () => fillShader("attention", missing),
+    (e) => e instanceof CompileError && /slot \{\{STORE\}\} has no value/.test(e.message),
+  );
+  assert.throws(
+    () => fillShader("attention", { ...full, NOPE: 1 }),
+    (e) => e instanceof CompileError && /no slot \{\{NOPE\}\}/.test(e.message),
+  );
+  assert.equal(fillShader("f16_bits", {}), SHADERS.f16_bits);
+});
+
+/** A call of each IEEE helper in shaders/ieee/ on f32 operands `a`, `b` (as an f32). */
+const IEEE_CALLS: Record<string, string> = {
+  "ieee/special_floats": "bitcast<f32>(F32_POS_INF_BITS | OPAQUE_ZERO) + " +
+    "bitcast<f32>(F32_NEG_INF_BITS) * bitcast<f32>(F32_NAN_BITS)",
+  "ieee/is_nan": "select(0.0, 1.0, is_nan_f32(a))",
+  "ieee/is_nonfinite": "select(0.0, 1.0, is_nonfinite_f32(a))",
+  "ieee/relu": "relu_f32(a)",
+  "ieee/maximum": "maximum_f32(a, b)",
+  "ieee/minimum": "minimum_f32(a, b)",
+  "ieee/argmax_takes": "select(0.0, 1.0, argmax_takes_f32(a, 1u, b, 2u))",
+  "ieee/tanh": "tanh_f32(a)",
+  "ieee/sqrt": "sqrt_f32(a)",
+  "ieee/log": "log_f32(a)",
+  "ieee/sin": "sin_f32(a)",
+  "ieee/cos": "cos_f32(a)",
+  "ieee/pow": "pow_f32(a, b)",
+  "ieee/to_i32": "f32(f32_to_i32(a))",
+  "ieee/to_u32": "f32(f32_to_u32(a))",
+};
+
+/** A module declaring IEEE helper `name` (and the helpers it needs) and calling it. */
+function ieeeModule(name: ShaderName): string {
+  const call = IEEE_CALLS[name];
+  assert.ok(call, `test/shaders_test.ts: no call for ${name}`);
+  const helpers = new Set<string>();
+  if (name !== "ieee/special_floats") useHelper(helpers, SHADERS[name]);
+  return `${SPECIAL_FLOAT_DECLS}
+${[...helpers].join("\n")}
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  ${OPAQUE_ZERO_INIT}
+  let a = x[gid.x];
+  let b = x[gid.x + 1u];
+  x[gid.x] = ${call};
+}`;
+}
+
+/** Paged attention kernels through the attention op (q, k, v, out, caches, block table, seq
+ * lens, query starts): `rows` query rows (tokens × heads) choose the kernel. */
+function pagedModules(targets: CustomKernelTarget[], rows: number): string[] {
+  const op = getCustomOp(ATTENTION_OP)!;
+  const out: string[] = [];
+  const Hq = 4, Hkv = 2, T = rows / Hq, S = 2;
+  for (const target of targets) {
+    for (const [dt, cd, D] of [["f32", "f32", 8], ["f16", "f16", 8], ["f32", "f16", 7]] as const) {
+      const args = [
+        { shape: [T, Hq, D], dtype: dt },
+        { shape: [T, Hkv, D], dtype: dt },
+        { shape: [T, Hkv, D], dtype: dt },
+        { shape: [T, Hq, D], dtype: dt },
+        { shape: [6, 4, Hkv, D], dtype: cd },
+        { shape: [6, 4, Hkv, D], dtype: cd },
+        { shape: [S, 3], dtype: "i32" },
+        { shape: [S], dtype: "i32" },
+        { shape: [S + 1], dtype: "i32" },
+      ] as unknown as MetaArg[];
+      for (const causal of [true, false]) {
+        out.push(op.wgsl!(args, { scale: null, causal }, target)!.wgsl);
+      }
+    }
+  }
+  return out;
+}
+
+/** One or more complete WGSL modules instantiating each shader (entry point `main`). */
+function instantiations(name: ShaderName, hasF16: boolean): string[] {
+  const targets: CustomKernelTarget[] = [{ f16: "emulated", f16Helpers: F16_BITS_HELPERS }];
+  if (hasF16) targets.push({ f16: "native", f16Helpers: F16_BITS_HELPERS });
+  switch (name) {
+    case "f16_bits":
+      return [`${F16_BITS_HELPERS}
+@group(0) @binding(0) var<storage, read_write> x: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  x[gid.x] = f32_to_f16_bits(f16_bits_to_f32(x[gid.x]) * 2.0);
+}`];
+    case "attention": {
+      const op = getCustomOp(ATTENTION_OP)!;
+      const out: string[] = [];
+      for (const target of targets) {
+        for (const [dtype, D] of [["f32", 8], ["f16", 8], ["f16", 7]] as const) {
+          const m = { shape: [2, 5, D], dtype };
+          const args = [m, m, m, m] as unknown as MetaArg[];
+          for (const causal of [true, false]) {
+            out.push(op.wgsl!(args, { scale: null, causal }, target)!.wgsl);
+          }
+        }
+      }
+      return out;
+    }
+    case "paged_attention": {
+      const mods = pagedModules(targets, 8);
+      // the workgroup kernel: one workgroup per row, keys split over its invocations
+      for (const m of mods) assert.match(m, /local_invocation_index/);
+      return mods;
+    }
+    case "paged_attention_rows": {
+      const mods = pagedModules(targets, ROWS_KERNEL_MIN);
+      for (const m of mods) assert.doesNotMatch(m, /var<workgroup>/);
+      return mods;
+    }
+    case "reshape_and_cache": {
+      const op = getCustomOp(RESHAPE_AND_CACHE_OP)!;
+      const out: string[] = [];
+      for (const target of targets) {
+        for (const [dt, cd] of [["f32", "f32"], ["f16", "f16"], ["f32", "f16"], ["f16", "f32"]]) {
+          const args = [
+            { shape: [3, 2, 8], dtype: dt },
+            { shape: [3, 2, 8], dtype: dt },
+            { shape: [4, 4, 2, 8], dtype: cd },
+            { shape: [4, 4, 2, 8], dtype: cd },
+            { shape: [3], dtype: "i32" },
+          ] as unknown as MetaArg[];
+          out.push(op.wgsl!(args, {}, target)!.wgsl);
+        }
+      }
+      return out;
+    }
+    case "ieee/special_floats":
+    case "ieee/is_nan":
+    case "ieee/is_nonfinite":
+    case "ieee/relu":
+    case "ieee/maximum":
+    case "ieee/minimum":
+    case "ieee/argmax_takes":
+    case "ieee/tanh":
+    case "ieee/sqrt":
+    case "ieee/log":
+    case "ieee/sin":
+    case "ieee/cos":
+    case "ieee/pow":
+    case "ieee/to_i32":
+    case "ieee/to_u32":
+      return [ieeeModule(name)];
+  }
+}
+
+Deno.test("every shader's instantiation compiles on the adapter", async () => {
+  const h = await getDevice();
+  for (const name of Object.keys(SHADERS) as ShaderName[]) {
+    const modules = instantiations(name, h.hasF16);
+    assert.ok(modules.length > 0, name);
+    for (const [i, wgsl] of modules.entries()) {
+      const pipeline = await getPipeline(h, { name: `shader_${name}_${i}`, wgsl });
+      assert.ok(pipeline, `${name} #${i}`);
+    }
+  }
+});
