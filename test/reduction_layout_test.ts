@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { compile, interpret, type TypedArray } from "../src/mod.ts";
 import type { TensorProxy } from "../src/fx/tracer.ts";
+import type { IRBuffer, ReductionDef } from "../src/inductor/ir.ts";
 import {
   chooseReductionLayout,
   describeLayout,
   forcedLayout,
+  hasRowInvariantLoad,
   layoutCandidates,
   type ReductionShape,
 } from "../src/codegen/wgsl/reduction_layout.ts";
@@ -79,7 +81,19 @@ const CASES: Case[] = [
   { name: "matvec [70, 64] x [64, 1]", fn: (w, x) => w.matmul(x), shapes: [[70, 64], [64, 1]] },
 ];
 
-const LAYOUTS = ["auto", "tree", "serial", "8x1", "4x16", "16x4", "8x8", "1x8", "2x32"];
+const LAYOUTS = [
+  "auto",
+  "tree",
+  "serial",
+  "8x1",
+  "4x16",
+  "16x4",
+  "8x8",
+  "1x8",
+  "2x32",
+  "64x1x4",
+  "8x1x2",
+];
 
 async function check(c: Case, config: Record<string, unknown>, seed: number): Promise<void> {
   const inputs = c.data?.(seed) ??
@@ -152,9 +166,36 @@ Deno.test("layout choice by shape and adapter class", () => {
   assert.equal(d(128, 1024, "cpu"), "serial 16, vec4");
   assert.equal(d(32, 1024, "cpu"), "serial 4, vec4");
   assert.equal(d(8, 65536, "cpu"), "tree 8, vec4");
+  // a row-invariant operand (matvec's x, a norm's weight): four rows per invocation
+  const inv = (r: number) =>
+    describeLayout(chooseReductionLayout({ ...shape(r, 1024, "cpu"), rowInvariant: true }));
+  assert.equal(inv(4096), "serial 64, 4 rows per invocation, vec4");
+  assert.equal(inv(128), "serial 16, vec4", "workgroups of at least 8 invocations");
   // short rows: one invocation per row everywhere
   assert.equal(d(100, 20, "gpu"), "serial 64, vec4");
   assert.equal(d(100, 30, "cpu"), "serial 64");
+});
+
+Deno.test("row-invariant operands: matvec's x and a norm's weight, not softmax's input", () => {
+  const members = (fn: Parameters<typeof compile>[0], shapes: number[][]) => {
+    const cg = compile(fn, { inputs: shapes.map((shape) => ({ shape })) });
+    // deno-lint-ignore no-explicit-any
+    const p = (cg as any).program;
+    for (const w of [p.main, ...p.partitions.values()]) {
+      for (const l of w.lines) {
+        if (l.op !== "kernel") continue;
+        const ms: IRBuffer[] = l.node.members;
+        if (!ms.some((m) => m.def.kind === "reduction")) continue;
+        const red = ms.find((m) => m.def.kind === "reduction")!.def as ReductionDef;
+        return hasRowInvariantLoad(ms, red);
+      }
+    }
+    throw new Error("no reduction kernel");
+  };
+  assert.equal(members((w, x) => w.matmul(x), [[64, 128], [128, 1]]), true);
+  assert.equal(members((x, w) => x.rmsNorm([32], w, 1e-5), [[8, 32], [32]]), true);
+  assert.equal(members((x) => x.softmax(-1), [[8, 32]]), false);
+  assert.equal(members((x) => x.sum(-1), [[8, 32]]), false);
 });
 
 Deno.test("autotune candidates start with the chosen layout and are distinct", () => {
@@ -171,7 +212,8 @@ Deno.test("inductor.reductionLayout values", () => {
   assert.equal(forcedLayout("auto", s), null);
   assert.deepEqual(forcedLayout("4x16", s), { rows: 4, lanes: 16, vec: 4 });
   assert.deepEqual(forcedLayout("serial", s), { rows: 64, lanes: 1, vec: 4 });
-  for (const bad of ["3x16", "4x", "32x16", "fast"]) {
+  assert.deepEqual(forcedLayout("64x1x4", s), { rows: 64, lanes: 1, vec: 4, perLane: 4 });
+  for (const bad of ["3x16", "4x", "32x16", "fast", "4x16x2", "4x1x8"]) {
     assert.throws(() => forcedLayout(bad, s), ConfigError, bad);
   }
 });

@@ -292,6 +292,7 @@ export function declareUnravel(
   flat: string,
   prefix: string,
   shape: readonly number[],
+  suffix = "",
 ): string[] {
   const lines: string[] = [];
   const st = contiguousStrides(shape);
@@ -299,7 +300,7 @@ export function declareUnravel(
     if (s === 1) return;
     const div = st[i] === 1 ? flat : `(${flat} / ${st[i]}u)`;
     const whole = i === 0;
-    lines.push(`let ${prefix}${i} = ${whole ? div : `${div} % ${s}u`};`);
+    lines.push(`let ${prefix}${i}${suffix} = ${whole ? div : `${div} % ${s}u`};`);
   });
   return lines;
 }

@@ -17,6 +17,7 @@ import { declareUnravel, type GroupInput, KernelContext, vectorizeOn } from "./k
 import {
   chooseReductionLayout,
   forcedLayout,
+  hasRowInvariantLoad,
   type ReductionLayout,
   type ReductionShape,
 } from "./reduction_layout.ts";
@@ -104,6 +105,7 @@ export function reductionShape(g: GroupInput): ReductionShape {
     vectorizable: vectorizeOn(g) && !argmax && vectorDim(red.rranges) >= 0,
     wgMax: g.reductionWorkgroup ?? 256,
     adapterClass: g.adapterClass ?? "gpu",
+    rowInvariant: hasRowInvariantLoad(g.members, red),
   };
 }
 
@@ -131,8 +133,11 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
   const rows = numel(red.ranges);
   const rlen = numel(red.rranges);
   const R = layout.rows, L = layout.lanes, V = layout.vec;
-  const WG = R * L;
   const serial = L === 1;
+  // a serial layout may reduce P rows per invocation: loads that do not depend on the row
+  // (matvec's x, a norm's weight) are shared, and the rows' accumulators are independent
+  const P = serial ? layout.perLane ?? 1 : 1;
+  const WG = serial ? R / P : R * L;
   // one row per workgroup keeps the classic names (lid is the lane, the row's head is 0)
   const lane = R === 1 ? "lid" : "lane";
   const head = R === 1 ? "0" : "lid - lane";
@@ -140,24 +145,35 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
   // (barriers need every invocation) and store nothing
   const spare = !serial && R > 1 && rows % R !== 0;
   const subgroups = !serial && R === 1 && g.subgroups === true;
-  const xIdx = red.ranges.map((s, i) => (s === 1 ? iconst(0) : ivar(`x${i}`, s)));
-  const rowKey = ravel(xIdx, contiguousStrides(red.ranges)).key;
+  /** Name suffix of row p's variables and registers (none for the first row). */
+  const sfx = (p: number) => (p === 0 ? "" : `_${p}`);
+  const xIdxOf = (p: number) =>
+    red.ranges.map((s, i) => (s === 1 ? iconst(0) : ivar(`x${i}${sfx(p)}`, s)));
+  /** Per row: reduction results in registers (set into ctx.regs while that row renders). */
+  const rowRegs = Array.from(
+    { length: P },
+    () => new Map<string, { rowKey: string; reg: string; dtype: DType }>(),
+  );
+  const useRow = (p: number) => {
+    for (const [k, v] of rowRegs[p]) ctx.regs.set(k, v);
+  };
   // the innermost reduced dim steps by V: its var counts groups of V
   const vd = V === 1 ? -1 : vectorDim(red.rranges);
   const rFrame = red.rranges.map((s, i) => (i === vd ? s / V : s));
   const steps = rlen / V;
-  // kernel-frame index of each source-space dim, for element j of a step
-  const spaceIdxAt = (j: number) => {
+  // kernel-frame index of each source-space dim, for element j of a step of row p
+  const spaceIdxAt = (j: number, p: number) => {
     const m = new Map<string, IndexExpr>();
     red.space.forEach((name, d) => {
       const size = red.spaceShape[d];
       if (vd >= 0 && name === `r${vd}`) {
         m.set(name, iadd(imul(size === V ? iconst(0) : ivar(name, size / V), V), iconst(j)));
+      } else if (name.startsWith("x")) {
+        m.set(name, size === 1 ? iconst(0) : ivar(`${name}${sfx(p)}`, size));
       } else m.set(name, size === 1 ? iconst(0) : ivar(name, size));
     });
     return m;
   };
-  const spaceIdx = spaceIdxAt(0);
 
   const top = new Scope(ctx);
   const body: string[] = [];
@@ -165,15 +181,22 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
   const stored: string[] = [];
   let phase = 0;
 
-  /** One loop over the row; `emitStep(scope, vars, j)` renders element j of a step. */
-  const rLoop = (emitStep: (s: Scope, vars: Map<string, IndexExpr>, j: number) => void): void => {
+  /** One loop over the rows; `emitStep(scope, vars, j, p)` renders element j of a step of
+   * row p (all in one scope, so that loads not depending on the row or element are shared). */
+  const rLoop = (
+    emitStep: (s: Scope, vars: Map<string, IndexExpr>, j: number, p: number) => void,
+  ): void => {
     const inner = top.child();
     const rDecl = declareUnravel("rr", "r", rFrame);
-    for (let j = 0; j < V; j++) {
-      if (V > 1) vec.lanes = [j];
-      emitStep(inner, V > 1 ? spaceIdxAt(j) : spaceIdx, j);
+    for (let p = 0; p < P; p++) {
+      useRow(p);
+      for (let j = 0; j < V; j++) {
+        if (V > 1) vec.lanes = [j];
+        emitStep(inner, spaceIdxAt(j, p), j, p);
+      }
     }
     vec.lanes = [];
+    useRow(0);
     const start = serial ? "0u" : lane === "lid" ? "lid" : "lane";
     const step = serial ? "1u" : `${L}u`;
     body.push(`for (var rr = ${start}; rr < ${steps}u; rr = rr + ${step}) {`);
@@ -195,36 +218,48 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       const d = m.def as ReductionDef;
       const accT = regType(m.dtype);
       const valT = d.body.dtype;
-      const acc = `acc${phase}`;
-      const accIdx = `acci${phase}`;
+      // row p's registers: acc<phase>r<p> (acc<phase>_<j> are element accumulators)
+      const rs = (p: number) => (p === 0 ? "" : `r${p}`);
+      const accOf = (p: number) => `acc${phase}${rs(p)}`;
+      const accIdxOf = (p: number) => `acci${phase}${rs(p)}`;
+      const acc = accOf(0);
+      const accIdx = accIdxOf(0);
       flushTop();
-      if (d.rtype === "argmax") {
-        // 0xffffffff: no element seen yet (an invocation past the row's end keeps it)
-        body.push(`var ${acc} = ${identity("max", valT)};`, `var ${accIdx} = 0xffffffffu;`);
-      } else if (V === 1) body.push(`var ${acc} = ${identity(d.rtype, m.dtype)};`);
-      else {
-        for (let j = 0; j < V; j++) body.push(`var ${acc}_${j} = ${identity(d.rtype, m.dtype)};`);
+      for (let p = 0; p < P; p++) {
+        const [a, ai] = [accOf(p), accIdxOf(p)];
+        if (d.rtype === "argmax") {
+          // 0xffffffff: no element seen yet (an invocation past the row's end keeps it)
+          body.push(`var ${a} = ${identity("max", valT)};`, `var ${ai} = 0xffffffffu;`);
+        } else if (V === 1) body.push(`var ${a} = ${identity(d.rtype, m.dtype)};`);
+        else {
+          for (let j = 0; j < V; j++) body.push(`var ${a}_${j} = ${identity(d.rtype, m.dtype)};`);
+        }
       }
-      rLoop((s, vars, j) => {
+      rLoop((s, vars, j, p) => {
         const v = s.value(ctx.body(d.body, vars));
+        const [a, ai] = [accOf(p), accIdxOf(p)];
         if (d.rtype === "argmax") {
           // the loop visits indices in increasing order: a later equal value never wins
-          const takes = argmaxTakes(v, "rr", acc, accIdx, valT, top.helpers);
-          s.emit(`if (${accIdx} == 0xffffffffu || ${takes}) { ${acc} = ${v}; ${accIdx} = rr; }`);
-        } else if (V === 1) s.emit(`${acc} = ${combine(d.rtype, acc, v, valT, top.helpers)};`);
+          const takes = argmaxTakes(v, "rr", a, ai, valT, top.helpers);
+          s.emit(`if (${ai} == 0xffffffffu || ${takes}) { ${a} = ${v}; ${ai} = rr; }`);
+        } else if (V === 1) s.emit(`${a} = ${combine(d.rtype, a, v, valT, top.helpers)};`);
         else {
-          s.emit(`${acc}_${j} = ${combine(d.rtype, `${acc}_${j}`, v, valT, top.helpers)};`);
+          s.emit(`${a}_${j} = ${combine(d.rtype, `${a}_${j}`, v, valT, top.helpers)};`);
         }
       });
       if (V > 1 && d.rtype !== "argmax") {
         // fold the per-element accumulators pairwise
         const c = (a: string, b: string) => combine(d.rtype, a, b, m.dtype, top.helpers);
-        body.push(
-          `let ${acc}_01 = ${c(`${acc}_0`, `${acc}_1`)};`,
-          `let ${acc}_23 = ${c(`${acc}_2`, `${acc}_3`)};`,
-          `var ${acc} = ${c(`${acc}_01`, `${acc}_23`)};`,
-        );
+        for (let p = 0; p < P; p++) {
+          const a = accOf(p);
+          body.push(
+            `let ${a}_01 = ${c(`${a}_0`, `${a}_1`)};`,
+            `let ${a}_23 = ${c(`${a}_2`, `${a}_3`)};`,
+            `var ${a} = ${c(`${a}_01`, `${a}_23`)};`,
+          );
+        }
       }
+      const results = Array.from({ length: P }, (_, p) => accOf(p));
       let result = acc;
       if (subgroups) {
         const sh = `sh${phase}`;
@@ -276,14 +311,24 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
         // the next phase reuses no shared array, but keep reads ordered before any rewrite
         body.push(`workgroupBarrier();`);
       } else if (d.rtype === "argmax") {
-        result = `red${phase}`;
-        body.push(`let ${result} = i32(${accIdx});`);
+        for (let p = 0; p < P; p++) {
+          results[p] = `red${phase}${rs(p)}`;
+          body.push(`let ${results[p]} = i32(${accIdxOf(p)});`);
+        }
+        result = results[0];
       }
-      ctx.regs.set(m.name, { rowKey, reg: result, dtype: m.dtype });
-      top.regs.set(result, result);
+      results[0] = result;
+      for (let p = 0; p < P; p++) {
+        const rowKey = ravel(xIdxOf(p), contiguousStrides(red.ranges)).key;
+        rowRegs[p].set(m.name, { rowKey, reg: results[p], dtype: m.dtype });
+        top.regs.set(results[p], results[p]);
+      }
+      useRow(0);
       if (g.stores.has(m.name)) {
-        const at = top.index(ravel(xIdx, contiguousStrides(red.ranges)));
-        body.push(`${rowStoreGuard}{ ${ctx.storeStmt(m, at, result, m.dtype)} }`);
+        for (let p = 0; p < P; p++) {
+          const at = top.index(ravel(xIdxOf(p), contiguousStrides(red.ranges)));
+          body.push(`${rowStoreGuard}{ ${ctx.storeStmt(m, at, results[p], m.dtype)} }`);
+        }
         stored.push(m.name);
       }
       phase++;
@@ -291,25 +336,29 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
       if (!g.stores.has(m.name)) continue;
       const d = m.def;
       if (d.kind !== "pointwise") continue;
-      // map the member's non-1 dims onto the reduction's outer vars in order
-      const outer = xIdx.filter((_, i) => red.ranges[i] !== 1);
-      let j = 0;
-      const vars = new Map<string, IndexExpr>();
-      d.ranges.forEach((s, i) => vars.set(`x${i}`, s === 1 ? iconst(0) : outer[j++]));
       flushTop();
-      const s = top.child();
-      const v = s.value(ctx.body(d.body, vars));
-      const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
-      s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype, s.helpers));
-      body.push(serial ? "{" : `${rowStoreGuard}{`, ...s.lines.map((l) => "  " + l), "}");
+      for (let p = 0; p < P; p++) {
+        useRow(p);
+        // map the member's non-1 dims onto the reduction's outer vars in order
+        const outer = xIdxOf(p).filter((_, i) => red.ranges[i] !== 1);
+        let j = 0;
+        const vars = new Map<string, IndexExpr>();
+        d.ranges.forEach((s, i) => vars.set(`x${i}`, s === 1 ? iconst(0) : outer[j++]));
+        const s = top.child();
+        const v = s.value(ctx.body(d.body, vars));
+        const idx = ravel([...vars.values()], contiguousStrides(d.ranges));
+        s.emit(ctx.storeStmt(m, s.index(idx), v, d.body.dtype, s.helpers));
+        body.push(serial ? "{" : `${rowStoreGuard}{`, ...s.lines.map((l) => "  " + l), "}");
+      }
+      useRow(0);
       stored.push(m.name);
     } else {
       if (!g.stores.has(m.name)) continue;
       const d = m.def;
       if (d.kind !== "pointwise") continue;
       flushTop();
-      const idxs: IndexExpr[] = [];
-      const vs: string[] = [];
+      let idxs: IndexExpr[] = [];
+      let vs: string[] = [];
       rLoop((s, space) => {
         const vars = new Map<string, IndexExpr>();
         red.space.forEach((name, i) => vars.set(`x${i}`, space.get(name)!));
@@ -322,9 +371,11 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
         idxs.push(idx);
         vs.push(v);
         if (idxs.length < V) return;
+        const [iv, vv] = [idxs, vs];
+        [idxs, vs] = [[], []];
         // the last element of a step: one vec4 store, or four scalar ones
-        const st = ctx.vectorStoreStmt(m, idxs, vs, d.body.dtype, s) ??
-          idxs.map((e, k) => ctx.storeStmt(m, s.index(e), vs[k], d.body.dtype, s.helpers))
+        const st = ctx.vectorStoreStmt(m, iv, vv, d.body.dtype, s) ??
+          iv.map((e, k) => ctx.storeStmt(m, s.index(e), vv[k], d.body.dtype, s.helpers))
             .join(" ");
         s.emit(spareGuard(spare, st));
       });
@@ -337,20 +388,35 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
   let src: string;
   let grid: [number, number, number];
   if (serial) {
+    // P rows per invocation: the last invocation's rows past the end repeat the last row
+    const invocations = Math.ceil(rows / P);
+    const rowLines = P === 1
+      ? [`let row = gid3.x + gid3.y * nwg.x * ${WG}u;`, `if (row >= ${rows}u) { return; }`]
+      : [
+        `let inv = gid3.x + gid3.y * nwg.x * ${WG}u;`,
+        `if (inv >= ${invocations}u) { return; }`,
+        `let row = inv * ${P}u;`,
+        ...Array.from(
+          { length: P - 1 },
+          (_, q) => `let row_${q + 1} = min(row + ${q + 1}u, ${rows - 1}u);`,
+        ),
+      ];
+    for (let p = 1; p < P; p++) {
+      rowDecl.push(...declareUnravel(`row_${p}`, "x", red.ranges, `_${p}`));
+    }
     src = [
       ctx.declarations(),
       ...top.helpers,
       `@compute @workgroup_size(${WG})`,
       `fn main(@builtin(global_invocation_id) gid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
       `  ${OPAQUE_ZERO_INIT}`,
-      `  let row = gid3.x + gid3.y * nwg.x * ${WG}u;`,
-      `  if (row >= ${rows}u) { return; }`,
+      ...rowLines.map((l) => "  " + l),
       ...rowDecl.map((l) => "  " + l),
       ...body.map((l) => "  " + l),
       `}`,
       "",
     ].join("\n");
-    grid = foldGrid(Math.ceil(rows / WG));
+    grid = foldGrid(Math.ceil(invocations / WG));
   } else {
     const rowLines = R === 1
       ? [
