@@ -22,7 +22,8 @@ const USAGE = `usage: deno task bench [--quick | --full] [--only NAME,...] [--sy
                        [--no-peers] [--json FILE] [--device-info] [--browser]
   --quick        small sizes, few repetitions (a smoke run)
   --full         also matmul-2048 (tens of seconds per call on a CPU adapter)
-  --only         workloads by name or family: matmul-1024, matmul, gelu, decoder, decoder4, dispatch
+  --only         workloads by name or family: matmul-1024, matmul, gelu, decoder, decoder4, dispatch,
+                 llm (llm-prefill-128, llm-decode: the bundled Llama, tokens/s; Deno only)
   --systems      ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js, jax-js-eager, ort-web
   --no-peers     our three columns only
   --json FILE    also write the rows as one JSON array
@@ -135,6 +136,7 @@ async function main(): Promise<number> {
     systems: o.systems,
     load: denoLoader(),
     log,
+    llmModel: new URL("../demo/tiny-llama", import.meta.url).pathname,
   });
   console.log(report(res, `Deno ${Deno.version.deno}`));
   if (o.json) await writeJson(o.json, res.rows);
