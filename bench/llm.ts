@@ -11,7 +11,7 @@ import { readSafetensors } from "../src/io/safetensors.ts";
 import { parseLlamaConfig } from "../src/models/llama_config.ts";
 import { loadLlama } from "../src/models/llama_load.ts";
 import type { RunnerOptions } from "../src/models/llama_runner.ts";
-import { errMessage, median, now, relErr, type Row } from "./harness.ts";
+import { countGPU, errMessage, median, now, relErr, type Row } from "./harness.ts";
 import type { OurSystem } from "./ours.ts";
 import { TfjsLlama } from "./peers/tfjs_llama.ts";
 import type { PeerModule } from "./peers/types.ts";
@@ -93,6 +93,19 @@ export async function timeGreedy(
   return { prefillMs: median(pre), decodeMs: median(dec), tokens, reps: repeats };
 }
 
+/** Dispatches and submits of one prefill step and one decode step after it (counted through
+ * the WebGPU prototypes, the same for every system); the sequence is reset afterwards. */
+export async function countSteps(
+  s: LlmStepper,
+  prompt: readonly number[],
+): Promise<[Partial<Row>, Partial<Row>]> {
+  s.reset();
+  const pre = await countGPU(() => s.step(prompt));
+  const dec = await countGPU(() => s.step([prompt[0]]));
+  s.reset();
+  return [pre ?? {}, dec ?? {}];
+}
+
 /** The two rows of one system from its timing (tokens/s = tokens per step / step time). */
 export function llmRows(
   system: string,
@@ -169,12 +182,8 @@ export async function runLlm(o: LlmOptions): Promise<Row[]> {
     }));
   for (const system of o.ours) {
     const r = await o.guard(runOursLlm(system, o.dir, prompt, steps, repeats), system).then(
-      ({ t, logits, kernels }) => {
-        const [pre, dec] = llmRows(system, t, prompt.length, check(t, logits));
-        pre.kernels = kernels[0];
-        dec.kernels = kernels[1];
-        return [pre, dec];
-      },
+      ({ t, logits, counts }) =>
+        withCounts(llmRows(system, t, prompt.length, check(t, logits)), counts),
       (e) => fail(system, e),
     );
     rows.push(...r);
@@ -183,7 +192,8 @@ export async function runLlm(o: LlmOptions): Promise<Row[]> {
   else if (o.tfjs) {
     const tf = o.tfjs;
     const r = await o.guard(runTfjsLlm(tf, o.dir, prompt, steps, repeats), "tfjs-webgpu").then(
-      ({ t, logits }) => llmRows("tfjs-webgpu", t, prompt.length, check(t, logits)),
+      ({ t, logits, counts }) =>
+        withCounts(llmRows("tfjs-webgpu", t, prompt.length, check(t, logits)), counts),
       (e) => fail("tfjs-webgpu", e),
     );
     rows.push(...r);
@@ -194,7 +204,12 @@ export async function runLlm(o: LlmOptions): Promise<Row[]> {
         `${r.tokens_per_s?.toFixed(0) ?? "-"} tokens/s${r.ok ? "" : ` FAIL ${r.note}`}`,
     );
   }
-  return rows.filter((r) => o.workloads.includes(r.workload));
+  // grouped by workload, systems in run order (the table groups rows by workload)
+  return o.workloads.flatMap((w) => rows.filter((r) => r.workload === w));
+}
+
+function withCounts(rows: Row[], counts: Partial<Row>[]): Row[] {
+  return rows.map((r, i) => ({ ...r, ...counts[i] }));
 }
 
 async function runOursLlm(
@@ -203,23 +218,19 @@ async function runOursLlm(
   prompt: number[],
   steps: number,
   repeats: number,
-): Promise<{ t: GreedyTiming; logits: Float32Array; kernels: [number, number] }> {
+): Promise<{ t: GreedyTiming; logits: Float32Array; counts: Partial<Row>[] }> {
   const model = await loadLlama(dir, { ...OUR_SETTINGS[system], warmup: [prompt.length, 1] });
   try {
     const r = model.runner;
     const seq = -1; // never used by forward() or generate()
-    const t = await timeGreedy(
-      {
-        reset: () => r.cache.release(seq),
-        step: (ids) => r.step([{ seq, tokens: ids }]),
-      },
-      prompt,
-      steps,
-      repeats,
-    );
+    const stepper: LlmStepper = {
+      reset: () => r.cache.release(seq),
+      step: (ids) => r.step([{ seq, tokens: ids }]),
+    };
+    const t = await timeGreedy(stepper, prompt, steps, repeats);
+    const counts = await countSteps(stepper, prompt);
     const logits = await model.forward(prompt);
-    const kernels = (n: number) => r.graph(r.bucketFor(n)).stats.kernels;
-    return { t, logits, kernels: [kernels(prompt.length), kernels(1)] };
+    return { t, logits, counts };
   } finally {
     await model.dispose();
   }
@@ -231,7 +242,7 @@ async function runTfjsLlm(
   prompt: number[],
   steps: number,
   repeats: number,
-): Promise<{ t: GreedyTiming; logits: Float32Array }> {
+): Promise<{ t: GreedyTiming; logits: Float32Array; counts: Partial<Row>[] }> {
   const cfgFile = joinPath(dir, "config.json"), wFile = joinPath(dir, "model.safetensors");
   const config = parseLlamaConfig(JSON.parse(await readText(cfgFile)), String(cfgFile));
   const host = readSafetensors(await readBytes(wFile), { source: String(wFile) });
@@ -244,15 +255,11 @@ async function runTfjsLlm(
   }
   const m = new TfjsLlama(tf, config, weights);
   try {
-    const t = await timeGreedy(
-      { reset: () => m.reset(), step: (ids) => m.step(ids) },
-      prompt,
-      steps,
-      repeats,
-    );
-    m.reset();
+    const stepper: LlmStepper = { reset: () => m.reset(), step: (ids) => m.step(ids) };
+    const t = await timeGreedy(stepper, prompt, steps, repeats);
+    const counts = await countSteps(stepper, prompt);
     const logits = await m.step(prompt, true);
-    return { t, logits };
+    return { t, logits, counts };
   } finally {
     m.dispose();
   }
