@@ -99,6 +99,8 @@ export function report(res: SuiteResult, where: string): string {
     `+ that sync. replay ms (ours): cg.timeDevice, the kernels alone, same method.`,
     `GFLOP/s, GB/s from dev ms. best/ours: the fastest peer's time / ours in that column ` +
     `(above 1: ours faster). kern/subm: dispatches and submits in one call.`,
+    `llm-*: the bundled Llama, ms per step host to host (ids up, last logits read back, greedy ` +
+    `argmax on the host); tok/s = tokens per step / that; err: prefill logits vs ours forward.`,
     `${res.rows.filter((r) => r.ok).length}/${res.rows.length} rows ok; ` +
     `${(res.ms / 1000).toFixed(0)} s.`,
   ];
