@@ -3,6 +3,16 @@
 // `deno test -A bench/bench_test.ts` (no GPU needed).
 import assert from "node:assert/strict";
 import { type RepPolicy, type Row, timeDifferential } from "./harness.ts";
+import {
+  argmax,
+  LLM_DECODE,
+  LLM_PREFILL,
+  llmPrompt,
+  llmRows,
+  type LlmStepper,
+  selectLlm,
+  timeGreedy,
+} from "./llm.ts";
 import { finish } from "./suite.ts";
 import { isWeight, uploadAllMatters, workloads } from "./workloads.ts";
 
@@ -81,4 +91,49 @@ Deno.test("weights: declared per workload; all-uploaded column only where they m
   }
   const dec = all.find((w) => w.name === "decoder-1x128")!;
   assert.deepEqual(dec.specs.filter((_, i) => !isWeight(dec, i)).map((s) => s.name), ["x"]);
+});
+
+Deno.test("llm: --only selects the llm rows by family or name; all by default", () => {
+  assert.deepEqual(selectLlm(null), [LLM_PREFILL, LLM_DECODE]);
+  assert.deepEqual(selectLlm(["llm"]), [LLM_PREFILL, LLM_DECODE]);
+  assert.deepEqual(selectLlm(["llm-decode"]), [LLM_DECODE]);
+  assert.deepEqual(selectLlm(["matmul", "llm-prefill"]), [LLM_PREFILL]);
+  assert.deepEqual(selectLlm(["matmul"]), []);
+  const p = llmPrompt(1024);
+  assert.equal(p.length, 128);
+  assert.ok(p.every((id) => Number.isInteger(id) && id >= 0 && id < 1024));
+});
+
+Deno.test("llm: argmax takes the first maximum and the first NaN, as torch.argmax", () => {
+  assert.equal(argmax([1, 3, 2, 3]), 1);
+  assert.equal(argmax([-Infinity, -5, -7]), 1);
+  assert.equal(argmax([1, NaN, 9, NaN]), 1);
+  assert.equal(argmax(new Float32Array([0.5])), 0);
+});
+
+Deno.test("llm: timeGreedy feeds each step the argmax of the last logits; rows in tokens/s", async () => {
+  // a fake model whose next token is always (last token + 1) mod 10
+  const V = 10, fed: number[][] = [];
+  let resets = 0;
+  const s: LlmStepper = {
+    reset: () => void resets++,
+    step: (ids) => {
+      fed.push([...ids]);
+      const logits = new Float32Array(V);
+      logits[(ids[ids.length - 1] + 1) % V] = 1;
+      return Promise.resolve(logits);
+    },
+  };
+  const t = await timeGreedy(s, [4, 7], 3, 2, 1);
+  assert.deepEqual(t.tokens, [8, 9, 0, 1]);
+  assert.deepEqual(fed.slice(0, 4), [[4, 7], [8], [9], [0]]);
+  assert.equal(fed.length, 3 * 4, "1 warm-up + 2 repetitions of prefill + 3 decode steps");
+  assert.equal(resets, 3 + 1, "a fresh sequence per repetition, released at the end");
+  assert.equal(t.reps, 2);
+  const [pre, dec] = llmRows("x", { ...t, prefillMs: 64, decodeMs: 20 }, 128);
+  assert.equal(pre.workload, LLM_PREFILL);
+  assert.equal(pre.median_ms, 64);
+  assert.equal(pre.tokens_per_s, 2000);
+  assert.equal(dec.workload, LLM_DECODE);
+  assert.equal(dec.tokens_per_s, 50);
 });

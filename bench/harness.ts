@@ -22,6 +22,8 @@ export interface Row {
   /** Ours, diagnostic: the executor's recorded launches replayed (`cg.timeDevice`), by the same
    * differential method: the kernels alone, without run()'s binding and output copies. */
   replay_ms?: number;
+  /** LLM rows: tokens per second host to host (tokens per step / median_ms). */
+  tokens_per_s?: number;
   /** Throughput from device_ms (or from median_ms when there is no device time). */
   gflops?: number;
   gbps?: number;
@@ -232,6 +234,7 @@ export function formatTable(rows: Row[]): string {
     "replay ms",
     "GFLOP/s",
     "GB/s",
+    "tok/s",
     "best/ours h2h",
     "best/ours dev",
     "best/ours 1call",
@@ -253,6 +256,7 @@ export function formatTable(rows: Row[]): string {
     fmtMs(r.replay_ms),
     fmtNum(r.gflops),
     fmtNum(r.gbps),
+    fmtNum(r.tokens_per_s),
     fmtRatio(r.vs_best),
     fmtRatio(r.vs_best_device),
     fmtRatio(r.vs_best_call),

@@ -22,7 +22,8 @@ const USAGE = `usage: deno task bench [--quick | --full] [--only NAME,...] [--sy
                        [--no-peers] [--json FILE] [--device-info] [--browser]
   --quick        small sizes, few repetitions (a smoke run)
   --full         also matmul-2048 (tens of seconds per call on a CPU adapter)
-  --only         workloads by name or family: matmul-1024, matmul, gelu, decoder, decoder4, dispatch
+  --only         workloads by name or family: matmul-1024, matmul, gelu, decoder, decoder4, dispatch,
+                 llm (llm-prefill-128, llm-decode: the bundled Llama, tokens/s; Deno only)
   --systems      ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js, jax-js-eager, ort-web
   --no-peers     our three columns only
   --json FILE    also write the rows as one JSON array
@@ -98,6 +99,8 @@ export function report(res: SuiteResult, where: string): string {
     `+ that sync. replay ms (ours): cg.timeDevice, the kernels alone, same method.`,
     `GFLOP/s, GB/s from dev ms. best/ours: the fastest peer's time / ours in that column ` +
     `(above 1: ours faster). kern/subm: dispatches and submits in one call.`,
+    `llm-*: the bundled Llama, ms per step host to host (ids up, last logits read back, greedy ` +
+    `argmax on the host); tok/s = tokens per step / that; err: prefill logits vs ours forward.`,
     `${res.rows.filter((r) => r.ok).length}/${res.rows.length} rows ok; ` +
     `${(res.ms / 1000).toFixed(0)} s.`,
   ];
@@ -135,6 +138,7 @@ async function main(): Promise<number> {
     systems: o.systems,
     load: denoLoader(),
     log,
+    llmModel: new URL("../demo/tiny-llama", import.meta.url).pathname,
   });
   console.log(report(res, `Deno ${Deno.version.deno}`));
   if (o.json) await writeJson(o.json, res.rows);

@@ -2,6 +2,7 @@
 // (bench/browser_entry.ts) run this same code; they differ only in how peers' packages load.
 import { getDevice } from "../src/mod.ts";
 import { errMessage, now, type Row } from "./harness.ts";
+import { runLlm, selectLlm } from "./llm.ts";
 import { measure } from "./measure.ts";
 import { type OurSystem, runOurs } from "./ours.ts";
 import { JaxPeer } from "./peers/jax.ts";
@@ -24,6 +25,8 @@ export interface SuiteOptions {
   log: (line: string) => void;
   /** Longest wait for one system on one workload before it is marked failed. */
   timeoutMs?: number;
+  /** The Llama folder of the llm-* rows (bench/llm.ts); null skips them (the browser page). */
+  llmModel?: string | URL | null;
 }
 
 export interface SuiteResult {
@@ -104,6 +107,24 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     rows.push(...wrows);
     o.log(`${w.name}: ${((now() - tw) / 1000).toFixed(1)} s`);
   }
+  const llm = o.llmModel ? selectLlm(o.only) : [];
+  if (llm.length) {
+    const tl = now();
+    const tfjs = peers.find((p) => p.system === "tfjs-webgpu") as TfjsPeer | undefined;
+    const tfErr = peerError.get("tfjs-webgpu");
+    const lrows = await runLlm({
+      dir: o.llmModel!,
+      quick: o.quick,
+      ours: OURS.filter(want),
+      tfjs: !tfjs ? null : tfErr ? { error: tfErr } : tfjs.tf,
+      workloads: llm,
+      log: o.log,
+      guard: (p, what) => withTimeout(p, timeout, `${what} llm`),
+    });
+    for (const name of llm) finish({}, lrows.filter((r) => r.workload === name));
+    rows.push(...lrows);
+    o.log(`llm: ${((now() - tl) / 1000).toFixed(1)} s`);
+  }
   return { device, peers: peerInfo, rows, ms: now() - t0 };
 }
 
@@ -120,7 +141,7 @@ function logRow(o: SuiteOptions, r: Row): void {
 
 /** Throughput (from the device time when there is one) and, for our rows, the best peer's time
  * over ours in each of the three columns (each against the fastest peer in that column). */
-export function finish(w: Workload, rows: Row[]): void {
+export function finish(w: Pick<Workload, "flops" | "bytes">, rows: Row[]): void {
   for (const r of rows) {
     const ms = r.device_ms ?? r.median_ms;
     if (!r.ok || !Number.isFinite(ms) || ms <= 0) continue;

@@ -238,3 +238,23 @@ Deno.test("llama: step timings for benchmarks (prefill and decode, host and devi
     await m.dispose();
   }
 });
+
+Deno.test("llama: compileMode 'eager' (the bench's ours-eager) matches the reference", async () => {
+  const c = tinyConfig();
+  const w = randomWeights(c, SEED);
+  const fused = await LlamaModel.create(c, w, { captureSizes: [1, 8] });
+  const eager = await LlamaModel.create(c, w, { captureSizes: [1, 8], compileMode: "eager" });
+  try {
+    const ids = prompt(7, c.vocabSize);
+    assertClose(await eager.forward(ids), llamaReference(c, w, ids), TOL, "eager prefill logits");
+    assert.equal(eager.runner.graph(1).mode, "eager");
+    // one kernel per op: more launches than the fused decode step
+    assert.ok(
+      eager.decodeStats.kernels > fused.decodeStats.kernels,
+      `eager ${eager.decodeStats.kernels} vs fused ${fused.decodeStats.kernels} kernels`,
+    );
+  } finally {
+    await fused.dispose();
+    await eager.dispose();
+  }
+});

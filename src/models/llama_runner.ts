@@ -5,7 +5,7 @@
 // cache blocks, builds the slot mapping, and uploads only ids, positions, slot mapping and
 // sequence lengths; the block table and query_start_loc are device tensors rewritten only when
 // they change.
-import { compile, type CompiledGraph } from "../compile.ts";
+import { compile, type CompiledGraph, type CompileMode } from "../compile.ts";
 import { config } from "../config.ts";
 import { ATTENTION_OP } from "../custom_ops/attention.ts";
 import { InputError } from "../errors.ts";
@@ -33,6 +33,9 @@ export interface RunnerOptions {
   cacheDtype?: "f32" | "f16";
   /** Config overrides while compiling. */
   compileConfig?: Record<string, unknown>;
+  /** compile()'s mode for every step graph (default "default"; "eager": one kernel per op, the
+   * bench's `ours-eager`). */
+  compileMode?: CompileMode;
   /** Called as graphs compile and prepare (progress). */
   onProgress?: (e: ProgressEvent) => void;
 }
@@ -159,6 +162,7 @@ export class LlamaRunner {
         inputs: llamaStepSpecs(this.config, shape),
         params: this.#params,
         config: overrides,
+        mode: this.#opts.compileMode,
       });
       this.#graphs.set(key, g);
     }

@@ -41,8 +41,11 @@ Deno.test({
     const promptIds = m.lastGeneration!.promptIds;
     await m.dispose();
 
-    await build({ quiet: true });
-    const server: DemoServer = serve({ port: 0 });
+    // its own dist: the other browser test file builds and serves dist/ at the same time
+    // (deno test --parallel), and build() starts by removing its outdir
+    const outdir = new URL("../out/dist-generate", import.meta.url).pathname;
+    await build({ quiet: true, outdir });
+    const server: DemoServer = serve({ port: 0, root: outdir });
     let browser: Browser | null = null;
     const problems: string[] = [];
     try {
