@@ -209,6 +209,8 @@ export interface RandomGraphOptions {
   special?: boolean;
   /** false: no f16 anywhere (an adapter without shader-f16); f16 graphs become f32 ones. */
   f16?: boolean;
+  /** false: no ±inf among the special inputs and literals (NaN, ±0, huge, tiny stay). */
+  infinities?: boolean;
   /** Generator features to leave out (names as in `RandomGraph.features`, or a family such
    * as "mutate" or "custom"): a switch for temporarily excluding a construct. */
   exclude?: string[];
@@ -306,8 +308,13 @@ class Gen {
     readonly exclude: Set<string>,
     readonly special = false,
     readonly f16 = true,
+    readonly infinities = true,
   ) {
     this.r = rng(seed);
+  }
+  /** Special literals, without ±inf when the adapter cannot be trusted with them. */
+  get specialLiterals(): readonly number[] {
+    return this.infinities ? SPECIAL_LITERALS : SPECIAL_LITERALS.filter(Number.isFinite);
   }
 
   // --- randomness -----------------------------------------------------------------------------
@@ -412,7 +419,9 @@ class Gen {
     const bound = dtype === "bool" ? 1 : Math.max(Math.abs(l), Math.abs(h));
     // special values go into float inputs of special graphs (not into explicit ranges)
     const specials = this.special && isFloat(dtype) && lo === undefined
-      ? SPECIAL_INPUTS[dtype === "f16" ? "f16" : "f32"]
+      ? SPECIAL_INPUTS[dtype === "f16" ? "f16" : "f32"].filter((x) =>
+        this.infinities || Number.isNaN(x) || Number.isFinite(x)
+      )
       : undefined;
     const v: Val = {
       id: this.#nextId++,
@@ -512,7 +521,7 @@ class Gen {
   }
   /** A float literal from `normal`, or in special graphs sometimes a special one. */
   literal(normal: readonly number[]): number {
-    if (this.special && this.chance(0.35)) return this.choice(SPECIAL_LITERALS);
+    if (this.special && this.chance(0.35)) return this.choice(this.specialLiterals);
     return this.choice(normal);
   }
   /** A scalar literal suited to `v`'s dtype. */
@@ -524,7 +533,7 @@ class Gen {
       this.chance(0.35)
     ) {
       this.use("binary:special-literal");
-      return this.choice(SPECIAL_LITERALS);
+      return this.choice(this.specialLiterals);
     }
     if (isIntD(v.dtype)) {
       const k = this.int(-5, 5);
@@ -1296,7 +1305,14 @@ export function randomGraph(seed: number, opts: RandomGraphOptions = {}): Random
   const f16 = opts.f16 ?? true;
   const kind = drawn === "f16" && !f16 ? "f32" : drawn;
   const special = opts.special ?? (kind !== "i32" && head() < 0.35);
-  const gen = new Gen(seed, kind, new Set(opts.exclude ?? []), special, f16);
+  const gen = new Gen(
+    seed,
+    kind,
+    new Set(opts.exclude ?? []),
+    special,
+    f16,
+    opts.infinities ?? true,
+  );
   const dt: DType = kind;
   const nInputs = gen.int(1, 3);
   // A few graphs start from long rows (multi-phase reductions, matmuls with a large K).
