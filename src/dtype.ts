@@ -55,6 +55,11 @@ export function typedArrayFor(d: DType, n: number): TypedArray {
   }
 }
 
+/** The host array class a dtype travels in (bool: Uint8Array of 0/1), for error messages. */
+export function hostArrayName(d: DType): string {
+  return d === "bool" ? "Uint8Array (0/1)" : typedArrayFor(d, 0).constructor.name;
+}
+
 /** The dtype a host array stands for (Uint8Array → bool). */
 export function dtypeOfArray(a: unknown): DType | null {
   if (a instanceof Float32Array) return "f32";

@@ -2,15 +2,20 @@
 // placeholders, and `run()`'s inputs and `{ out }` tensors against the input and output specs.
 // Each error is an InputError naming the input, param or output at fault (src/compile.ts calls
 // these; split from it to keep the class readable).
-import { type DType, dtypeOfArray, numel, shapeStr, type TypedArray } from "./dtype.ts";
+import {
+  type DType,
+  dtypeOfArray,
+  hostArrayName,
+  numel,
+  shapeStr,
+  type TypedArray,
+} from "./dtype.ts";
 import { InputError } from "./errors.ts";
 import type { Graph } from "./fx/graph.ts";
-import { hostArrayName, Tensor } from "./runtime/tensor.ts";
+import { Tensor } from "./runtime/tensor.ts";
 
 /** A run input: host data uploaded for the run, or a device tensor bound as it is. */
 export type RunInput = TypedArray | Tensor;
-
-const arrayName = hostArrayName;
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -62,7 +67,7 @@ export function checkParams(
       const d = dtypeOfArray(v);
       if (d !== m.dtype) {
         throw new InputError(
-          `${where} must be a Tensor or a ${arrayName(m.dtype)} for dtype ${m.dtype}, got ` +
+          `${where} must be a Tensor or a ${hostArrayName(m.dtype)} for dtype ${m.dtype}, got ` +
             `${(v as unknown as object)?.constructor?.name ?? typeof v}`,
         );
       }
@@ -106,7 +111,7 @@ export function checkRunInputs(
     const d = dtypeOfArray(a);
     if (d !== s.dtype) {
       throw new InputError(
-        `input ${i} ('${s.name}') must be a ${arrayName(s.dtype)} for dtype ${s.dtype}, got ` +
+        `input ${i} ('${s.name}') must be a ${hostArrayName(s.dtype)} for dtype ${s.dtype}, got ` +
           `${a?.constructor?.name ?? typeof a}`,
       );
     }

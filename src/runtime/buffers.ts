@@ -1,7 +1,7 @@
 // GPU buffers: allocation with error scopes and limit checks, host <-> GPU transfers in each
 // dtype's GPU representation, and live-buffer accounting (tests prove `.dispose()` leaks nothing).
 import type { DType, TypedArray } from "../dtype.ts";
-import { dtypeOfArray, gpuBytes } from "../dtype.ts";
+import { dtypeOfArray, gpuBytes, hostArrayName } from "../dtype.ts";
 import { DeviceError, DTypeError } from "../errors.ts";
 import type { DeviceHandle } from "./device.ts";
 import { assertLive, checkpoint, lostError, raceLoss, scoped } from "./errors.ts";
@@ -122,12 +122,6 @@ function gpuBytesOf(data: TypedArray, dtype: DType, where: string): Uint8Array {
   const padded = new Uint8Array(roundUp(b.byteLength, 4));
   padded.set(b);
   return padded;
-}
-
-function hostArrayName(d: DType): string {
-  return { f32: "Float32Array", f16: "Float16Array", i32: "Int32Array", u32: "Uint32Array" }[
-    d as "f32"
-  ] ?? "Uint8Array (0/1)";
 }
 
 function writeBytes(h: DeviceHandle, buffer: GPUBuffer, byteOffset: number, b: Uint8Array): void {

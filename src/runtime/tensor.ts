@@ -3,12 +3,19 @@
 // the way PyTorch's compiled graphs take parameters as static inputs and write mutated inputs
 // in place. A tensor belongs to the device that made it; after that device is lost it must be
 // recreated (its memory is gone).
-import { checkDType, type DType, dtypeOfArray, gpuBytes, numel, shapeStr } from "../dtype.ts";
+import {
+  checkDType,
+  type DType,
+  dtypeOfArray,
+  gpuBytes,
+  hostArrayName,
+  numel,
+  shapeStr,
+} from "../dtype.ts";
 import type { TypedArray } from "../dtype.ts";
 import { DeviceError, InputError, ShapeError } from "../errors.ts";
 import { createStorageBuffer, destroyBuffer, download, writeBuffer } from "./buffers.ts";
 import { currentDevice, type DeviceHandle, getDevice } from "./device.ts";
-import { flushStreams } from "./stream.ts";
 
 export interface TensorOptions {
   /** Element type (default: the array's own — Float32Array f32, Uint8Array bool, … — or f32). */
@@ -154,8 +161,7 @@ export class Tensor {
     const doing = `reading ${this.describe()}`;
     if (!this.#buffer && this.#ready) await this.#ready;
     const b = this.bufferNow(undefined, doing);
-    flushStreams(this.#h!);
-    return await download(this.#h!, b, this.dtype, this.numel);
+    return await download(this.#h!, b, this.dtype, this.numel); // flushes pending work first
   }
 
   /** Frees the device buffer; later use is an InputError naming the tensor. Idempotent. */
@@ -230,14 +236,4 @@ export function empty(shape: readonly number[], opts: TensorOptions = {}): Tenso
   const where = `empty('${name}')`;
   const s = checkShape(shape, where);
   return new Tensor(s, checkDType(opts.dtype ?? "f32", `${where}: dtype`), name);
-}
-
-export function hostArrayName(d: DType): string {
-  return {
-    f32: "Float32Array",
-    f16: "Float16Array",
-    i32: "Int32Array",
-    u32: "Uint32Array",
-    bool: "Uint8Array",
-  }[d];
 }
