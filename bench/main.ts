@@ -130,7 +130,7 @@ async function main(): Promise<number> {
     return oursFailed(res.rows);
   }
   const usesPeers = !o.systems || o.systems.some((s) => PEER_SYSTEMS.includes(s));
-  if (usesPeers) await ensurePeers(log);
+  if (usesPeers) await ensurePeers(log, o.systems ?? undefined);
   const res = await runSuite({
     quick: o.quick,
     full: o.full,

@@ -14,21 +14,48 @@ async function exists(p: string): Promise<boolean> {
   return await Deno.stat(p).then(() => true, () => false);
 }
 
-/** The versions bench/npm/package.json pins, or which differ from what is installed. */
-async function missing(): Promise<string[]> {
+/** The npm packages each peer system loads (bench/npm/package.json pins their versions). */
+const PEER_PACKAGES: Record<string, string[]> = {
+  "tfjs-webgpu": ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-webgpu"],
+  "jax-js": ["@jax-js/jax"],
+  "jax-js-eager": ["@jax-js/jax"],
+  "ort-web": ["onnxruntime-web"],
+};
+
+async function pinned(): Promise<Record<string, string>> {
   const pkg = JSON.parse(await Deno.readTextFile(`${NPM_DIR}/package.json`));
+  return pkg.dependencies as Record<string, string>;
+}
+
+/** The bundle's path: named by the pinned tfjs-core version, so a version bump rebuilds it. */
+async function tfjsBundlePath(platform: "deno" | "browser"): Promise<string> {
+  return `${CACHE}/tfjs-${(await pinned())["@tensorflow/tfjs-core"]}.${platform}.js`;
+}
+
+/** The pinned packages that the given systems (all when omitted) need and that are missing or of
+ * another version. tfjs needs no packages once its Deno bundle exists (a machine without the
+ * registry, such as the GPU machine, gets the bundle carried in `.bench-cache/`). */
+async function missing(systems?: string[]): Promise<string[]> {
+  const pins = await pinned();
+  const chosen = systems ?? Object.keys(PEER_PACKAGES);
+  const names = new Set(chosen.flatMap((s) => PEER_PACKAGES[s] ?? []));
+  if (chosen.includes("tfjs-webgpu") && (await exists(await tfjsBundlePath("deno")))) {
+    for (const n of PEER_PACKAGES["tfjs-webgpu"]) names.delete(n);
+  }
+  if (!systems) names.add("semver"); // the --browser bundle's copy of the library's one import
   const out: string[] = [];
-  for (const [name, version] of Object.entries(pkg.dependencies as Record<string, string>)) {
+  for (const name of names) {
     const f = `${MODULES}/${name}/package.json`;
     const have = (await exists(f)) ? JSON.parse(await Deno.readTextFile(f)).version : null;
-    if (have !== version) out.push(`${name}@${version}`);
+    if (have !== pins[name]) out.push(`${name}@${pins[name]}`);
   }
   return out;
 }
 
-/** `npm install --prefix bench/npm` when a pinned peer is missing. */
-export async function ensurePeers(log: (s: string) => void): Promise<void> {
-  const need = await missing();
+/** `npm install --prefix bench/npm` when a pinned peer that `systems` (all when omitted) need is
+ * missing. */
+export async function ensurePeers(log: (s: string) => void, systems?: string[]): Promise<void> {
+  const need = await missing(systems);
   if (!need.length) return;
   log(`bench: installing peers (${need.join(", ")}): npm install --prefix bench/npm`);
   const out = await new Deno.Command("npm", {
@@ -38,18 +65,20 @@ export async function ensurePeers(log: (s: string) => void): Promise<void> {
   }).output().catch((e) => {
     throw new Error(`bench: cannot run npm (${e.message}); run \`npm install --prefix bench/npm\``);
   });
-  if (!out.success || (await missing()).length) {
+  if (!out.success || (await missing(systems)).length) {
     throw new Error(
       `bench: \`npm install --prefix bench/npm\` failed:\n${new TextDecoder().decode(out.stderr)}`,
     );
   }
 }
 
-/** tfjs-core + tfjs-backend-webgpu as one ES module; `platform` "deno" aliases util. */
+/** tfjs-core + tfjs-backend-webgpu as one ES module; `platform` "deno" aliases util. Built once
+ * per pinned version (delete `.bench-cache/` to rebuild). */
 export async function bundleTfjs(platform: "deno" | "browser"): Promise<string> {
+  const outfile = await tfjsBundlePath(platform);
+  if (await exists(outfile)) return outfile;
   // imported here, not at the top: runs without peers (--no-peers) must not need esbuild
   const esbuild = await import("esbuild");
-  const outfile = `${CACHE}/tfjs.${platform}.js`;
   await Deno.mkdir(CACHE, { recursive: true });
   try {
     await esbuild.build({
