@@ -49,6 +49,11 @@ export const TILE_CONFIGS: MatmulConfig[] = [
   { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 },
 ];
 
+/** Autotune timing: launches are doubled until r launches take this much longer than one. */
+const TUNE_MIN_MS = 20;
+/** ...or up to this many launches (a kernel too fast to time is then timed by its launch rate). */
+const TUNE_MAX_LAUNCHES = 1024;
+
 export function autotuneEnabled(): boolean {
   return config.bool("inductor.maxAutotune") || config.ints("inductor.compileSizes").length > 1;
 }
@@ -172,7 +177,12 @@ export async function runAutotune(
   return { target, kernels: chosen };
 }
 
-/** Time each candidate on scratch buffers (warm-up, then 3 timed launches); index of the best. */
+/** Time each candidate on scratch buffers; index of the best. Each candidate's time is the
+ * difference of r launches + one sync and one launch + one sync, over r − 1, with r doubled until
+ * the difference is at least TUNE_MIN_MS: a queue wait costs ~10 ms in Deno on lavapipe and
+ * NVIDIA's Vulkan driver alike and varies by milliseconds, so 3 launches + a wait (what this did
+ * before) picked at random among sub-millisecond GPU kernels. Mirrors the role of upstream's
+ * `benchmarker.benchmark_gpu` (many reps, the fixed cost taken out). */
 async function benchmark(h: DeviceHandle, s: Stream, k: TuneKernel): Promise<number> {
   const key = `${h.info}\n${k.candidates.map((c) => hashString(c.wgsl)).join(",")}`;
   const hit = await tuningCache().get(key);
@@ -188,12 +198,25 @@ async function benchmark(h: DeviceHandle, s: Stream, k: TuneKernel): Promise<num
         layout: pipeline.getBindGroupLayout(0),
         entries: bufs.map((buffer, i) => ({ binding: i, resource: { buffer } })),
       });
-      s.launch(pipeline, [bindGroup], spec.workgroups, spec.name);
-      await s.synchronize();
-      const t0 = performance.now();
-      for (let r = 0; r < 3; r++) s.launch(pipeline, [bindGroup], spec.workgroups, spec.name);
-      await s.synchronize();
-      const ms = performance.now() - t0;
+      const timed = async (launches: number) => {
+        const t0 = performance.now();
+        for (let r = 0; r < launches; r++) {
+          s.launch(pipeline, [bindGroup], spec.workgroups, spec.name);
+        }
+        await s.synchronize();
+        return performance.now() - t0;
+      };
+      // warm-up; a candidate that alone outlasts the threshold needs only two launches
+      const warm = await timed(1);
+      let ms = Infinity;
+      for (let r = warm > 2 * TUNE_MIN_MS ? 2 : 4;; r *= 2) {
+        const one = await timed(1);
+        const diff = (await timed(r)) - one;
+        ms = Math.max(diff, 1e-6) / (r - 1);
+        // stop once the difference outweighs the wait's jitter, or a candidate is already
+        // slower than the best by this much
+        if (diff >= TUNE_MIN_MS || r >= TUNE_MAX_LAUNCHES || ms > 2 * bestMs) break;
+      }
       if (ms < bestMs) [best, bestMs] = [c, ms];
     }
   } finally {
