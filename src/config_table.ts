@@ -1,6 +1,6 @@
 // The README's config table, generated from the schema so the two cannot drift
 // (test/readme_config_test.ts). Regenerate with: deno run -A src/config_table.ts --write
-import { type KnobSpec, SCHEMA } from "./config.ts";
+import { type KnobSpec, SCHEMA } from "./config_schema.ts";
 
 export const TABLE_START = "<!-- config-table:start -->";
 export const TABLE_END = "<!-- config-table:end -->";

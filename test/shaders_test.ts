@@ -1,9 +1,17 @@
 // shaders/: the generated module matches the .wgsl files (deno task gen:shaders rewrites it),
 // slots are checked when filled, and every shader's instantiation compiles on the adapter.
 import assert from "node:assert/strict";
-import "../src/mod.ts";
+import { compile } from "../src/mod.ts";
+import { selectKernels } from "../src/codegen/autotune.ts";
+import { COMPILE_TARGET } from "../src/codegen/wgsl/target.ts";
+import type { TensorProxy } from "../src/fx/tracer.ts";
 import { F16_BITS_HELPERS } from "../src/codegen/wgsl/f16_storage.ts";
-import { fillShader, shaderSlots } from "../src/codegen/wgsl/shader_template.ts";
+import {
+  fillShader,
+  fillTemplate,
+  shaderSlots,
+  templateSections,
+} from "../src/codegen/wgsl/shader_template.ts";
 import { type ShaderName, SHADERS } from "../src/codegen/wgsl/shaders.generated.ts";
 import { CompileError } from "../src/errors.ts";
 import { OPAQUE_ZERO_INIT, SPECIAL_FLOAT_DECLS, useHelper } from "../src/codegen/wgsl/ieee.ts";
@@ -54,6 +62,89 @@ Deno.test("fillShader: every slot needs a value, every value a slot", () => {
   );
   assert.equal(fillShader("f16_bits", {}), SHADERS.f16_bits);
 });
+
+Deno.test("fillShader: sections, and lists of lines at the slot's indentation", () => {
+  const text = "a {{X}}\n  {{LINES}}\n{{#ON}}\non\n{{/ON}}\n{{^ON}}\n  off {{Y}}\n{{/ON}}\nz";
+  const fill = (slots: Record<string, string | number | boolean | string[]>) =>
+    fillTemplate("t", text, slots).join("\n");
+  assert.equal(fill({ X: 1, LINES: ["p", "q"], ON: true }), "a 1\n  p\n  q\non\nz");
+  // a slot inside a dropped section needs no value; an empty list removes its line
+  assert.equal(fill({ X: 1, LINES: [], ON: false, Y: "y" }), "a 1\n  off y\nz");
+  assert.equal(fill({ X: 1, LINES: "r", ON: true }), "a 1\n  r\non\nz");
+  const bad = (slots: Record<string, string | number | boolean | string[]>, msg: RegExp) =>
+    assert.throws(() => fill(slots), (e) => e instanceof CompileError && msg.test(e.message));
+  bad({ X: 1, LINES: [], ON: "yes" }, /t: section \{\{#ON\}\} needs true or false/);
+  bad({ X: ["1"], LINES: [], ON: true }, /slot \{\{X\}\} takes lines, so it must stand alone/);
+  bad({ X: 1, LINES: [], ON: false }, /slot \{\{Y\}\} has no value/);
+  assert.throws(() => fillTemplate("t", "{{#A}}\nx", { A: true }), /never closed/);
+  assert.throws(() => fillTemplate("t", "{{#A}}\n{{/B}}", { A: true }), /closes no open/);
+  // every shader's sections are balanced and every marker fillable
+  for (const name of Object.keys(SHADERS) as ShaderName[]) {
+    const sections = new Set(templateSections(SHADERS[name]));
+    for (const on of [true, false]) {
+      const slots = Object.fromEntries(
+        shaderSlots(name).map((k) => [k, sections.has(k) ? on : "1"]),
+      );
+      assert.doesNotMatch(fillShader(name, slots), /\{\{/, name);
+    }
+  }
+});
+
+type MatmulFn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
+/** Matmul graphs that between them reach every flavour and part of the templates: tails in m,
+ * n and k (k of 3: no unrolled main loop), a fused epilogue, paired and side-by-side matmuls,
+ * and a batch past 65535 workgroups (the folded grid). */
+const MATMUL_GRAPHS: [MatmulFn, number[][]][] = [
+  [(a, b) => a.matmul(b), [[70, 30], [30, 70]]],
+  [(a, b) => a.matmul(b), [[40, 3], [3, 40]]],
+  [(a, b, c) => a.matmul(b).add(c).relu(), [[64, 32], [32, 64], [64]]],
+  [(x, w1, w3) => x.matmul(w1).silu().mul(x.matmul(w3)), [[64, 32], [32, 64], [32, 64]]],
+  [(x, a, b) => [x.matmul(a), x.matmul(b).relu()], [[20, 32], [32, 48], [32, 16]]],
+  [(a, b) => a.matmul(b), [[70000, 2, 4], [70000, 4, 2]]],
+];
+
+let matmulKernels: string[] | undefined;
+/** Every matmul kernel of MATMUL_GRAPHS for the shared and the register template. */
+function matmulModules(): string[] {
+  if (matmulKernels) return matmulKernels;
+  matmulKernels = [];
+  for (const [fn, shapes] of MATMUL_GRAPHS) {
+    const cg = compile(fn, { inputs: shapes.map((shape) => ({ shape })) });
+    for (const matmulKind of ["shared", "register"] as const) {
+      const chosen = selectKernels(cg.program, { ...COMPILE_TARGET, matmulKind });
+      for (const [line, spec] of chosen) {
+        if (line.node.kind === "matmul") matmulKernels.push(spec.wgsl);
+      }
+    }
+  }
+  return matmulKernels;
+}
+
+/** The matmul kernels filled from template `name`, checked to cover its variants. */
+function matmulInstantiations(name: ShaderName): string[] {
+  const all = matmulModules();
+  const shared = all.filter((m) => m.includes("workgroupBarrier()"));
+  const vec4 = all.filter((m) => m.includes("for (var kq = 0u;"));
+  const register = all.filter((m) => !shared.includes(m) && !vec4.includes(m));
+  const pick = (mods: string[], ...variants: RegExp[]) => {
+    for (const v of variants) assert.ok(mods.some((m) => v.test(m)), `${name}: no ${v}`);
+    return mods;
+  };
+  switch (name) {
+    case "matmul_shared":
+      return pick(shared, /let wlin/, /tileB1/);
+    case "matmul_register":
+      return pick(register, /var k0 = 0u/, /var k1 = /, /let wlin/);
+    case "matmul_register_vec4":
+      return pick(vec4, /silu|exp/);
+    case "matmul_shared_tile_load":
+      // (PARTIAL, a slice that is not a multiple of the workgroup, comes only with tile configs
+      // none of the chosen ones is; the sections test fills it)
+      return pick(shared, /\{ tileA\[ea0\] = val; \}/, /\{ tileB0\[eb0_0\] = val; \}/);
+    default:
+      return pick(all, /let om = /, /else if \(on < \d+u\) \{|else \{/);
+  }
+}
 
 /** A call of each IEEE helper in shaders/ieee/ on f32 operands `a`, `b` (as an f32). */
 const IEEE_CALLS: Record<string, string> = {
@@ -174,6 +265,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
       return out;
     }
+    case "matmul_shared":
+    case "matmul_register":
+    case "matmul_register_vec4":
+    case "matmul_shared_tile_load":
+    case "matmul_output_element":
+      return matmulInstantiations(name);
     case "ieee/special_floats":
     case "ieee/is_nan":
     case "ieee/is_nonfinite":

@@ -8,7 +8,7 @@ import { contiguousStrides, type DType, shapeStr } from "../dtype.ts";
 import { UnsupportedOpError } from "../errors.ts";
 import type { Arg, Graph, Node } from "../fx/graph.ts";
 import { computeDType } from "../fx/ops/elementwise.ts";
-import { iadd, iconst, iind, imul, type IndexExpr, ivar, ravel, unravel } from "./index_expr.ts";
+import { iconst, iind, type IndexExpr, ivar, ravel, unravel } from "./index_expr.ts";
 import type { BufferDef, IRBuffer, LoweredGraph, ReductionType } from "./ir.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import {
@@ -26,14 +26,12 @@ import {
   vwhere,
 } from "./value_expr.ts";
 import {
-  accDType,
   broadcastIndex,
   bufferBox,
   DEFAULT_BINDING_LIMIT,
   isPlainRead,
   type LoweringContext,
   type LoweringOptions,
-  normDim,
   type TBox,
   vars,
 } from "./lowering_context.ts";
@@ -42,6 +40,8 @@ import { lowerCustom } from "./lowering/custom.ts";
 import { lowerMatmul } from "./lowering/matmul.ts";
 import { lowerCopy, lowerIndexCopy } from "./lowering/mutation.ts";
 import { lowerNorm } from "./lowering/norm.ts";
+import { lowerReduction, lowerSoftmax } from "./lowering/reductions.ts";
+import { lowerExpand, lowerPermute, lowerSlice } from "./lowering/views.ts";
 
 export {
   accDType,
@@ -293,90 +293,17 @@ export class GraphLowering implements LoweringContext {
       return { shape: m!.shape, dtype: m!.dtype, load: (idx) => vcast(x.load(idx), m!.dtype) };
     }
     if (t === "sum" || t === "mean" || t === "max" || t === "min" || t === "argmax") {
-      const x = arg(0);
-      const dims = this.reduceDims(kw.dim, x.shape.length);
-      const keep = Boolean(kw.keepdim);
-      const rtype: ReductionType = t === "mean" ? "sum" : t;
-      const acc = t === "argmax" ? "i32" : accDType(x.dtype, rtype);
-      let r = this.reduce(x, dims, rtype, acc);
-      if (t === "mean") {
-        const n = dims.reduce((p, d) => p * x.shape[d], 1);
-        const s = r;
-        r = {
-          ...s,
-          buffer: undefined,
-          load: (idx) => vbin("div", s.load(idx), vconst(n, acc), acc),
-        };
-      }
-      if (r.dtype !== m!.dtype) {
-        const s = r;
-        r = { shape: s.shape, dtype: m!.dtype, load: (idx) => vcast(s.load(idx), m!.dtype) };
-      }
-      return keep ? this.reshapeBox(r, m!.shape) : r;
+      return lowerReduction(this, node, where);
     }
-    if (t === "softmax" || t === "log_softmax") {
-      const x = this.f32(arg(0));
-      const d = normDim(Number(kw.dim ?? -1), x.shape.length);
-      const mx = this.keep(this.reduce(x, [d], "max", "f32"), x.shape, [d]);
-      const shifted = (idx: IndexExpr[]) =>
-        vbin("sub", x.load(idx), mx.load(broadcastIndex(idx, mx.shape)), "f32");
-      const e: TBox = { shape: x.shape, dtype: "f32", load: (idx) => vun("exp", shifted(idx)) };
-      const s = this.keep(this.reduce(e, [d], "sum", "f32"), x.shape, [d]);
-      const load = t === "softmax"
-        ? (idx: IndexExpr[]) =>
-          vbin("div", e.load(idx), s.load(broadcastIndex(idx, s.shape)), "f32")
-        : (idx: IndexExpr[]) =>
-          vbin("sub", shifted(idx), vun("log", s.load(broadcastIndex(idx, s.shape))), "f32");
-      return { shape: x.shape, dtype: m!.dtype, load: (idx) => vcast(load(idx), m!.dtype) };
-    }
+    if (t === "softmax" || t === "log_softmax") return lowerSoftmax(this, node, where);
     if (t === "layer_norm" || t === "rms_norm") {
       return lowerNorm(this, node, where);
     }
     if (t === "matmul" || t === "bmm" || t === "linear") return lowerMatmul(this, node, where);
     if (t === "reshape" || t === "view") return this.reshapeBox(arg(0), m!.shape);
-    if (t === "permute" || t === "transpose") {
-      const x = arg(0);
-      const r = x.shape.length;
-      let dims: number[];
-      if (t === "permute") dims = (kw.dims as number[]).map((d) => normDim(d, r));
-      else {
-        dims = [...Array(r).keys()];
-        const a = normDim(Number(kw.dim0), r), b = normDim(Number(kw.dim1), r);
-        [dims[a], dims[b]] = [dims[b], dims[a]];
-      }
-      return {
-        shape: m!.shape,
-        dtype: x.dtype,
-        load: (idx) => {
-          const src = new Array<IndexExpr>(r);
-          dims.forEach((d, i) => (src[d] = idx[i]));
-          return x.load(src);
-        },
-      };
-    }
-    if (t === "expand") {
-      const x = arg(0);
-      return {
-        shape: m!.shape,
-        dtype: x.dtype,
-        load: (idx) => x.load(broadcastIndex(idx, x.shape)),
-      };
-    }
-    if (t === "slice") {
-      const x = arg(0);
-      const d = normDim(Number(kw.dim ?? 0), x.shape.length);
-      const size = x.shape[d];
-      const step = Number(kw.step ?? 1);
-      let start = kw.start == null ? 0 : Number(kw.start);
-      if (start < 0) start += size;
-      start = Math.min(Math.max(start, 0), size);
-      return {
-        shape: m!.shape,
-        dtype: x.dtype,
-        load: (idx) =>
-          x.load(idx.map((e, i) => (i === d ? iadd(imul(e, step), iconst(start)) : e))),
-      };
-    }
+    if (t === "permute" || t === "transpose") return lowerPermute(this, node, where);
+    if (t === "expand") return lowerExpand(this, node, where);
+    if (t === "slice") return lowerSlice(this, node, where);
     if (t === "squeeze" || t === "unsqueeze") return this.reshapeBox(arg(0), m!.shape);
     if (t === "cat") return lowerCat(this, node, where);
     if (t === "embedding") {
@@ -429,12 +356,6 @@ export class GraphLowering implements LoweringContext {
   f32(x: TBox): TBox {
     if (x.dtype === "f32") return x;
     return { shape: x.shape, dtype: "f32", load: (idx) => vcast(x.load(idx), "f32") };
-  }
-
-  reduceDims(dim: unknown, rank: number): number[] {
-    if (dim === null || dim === undefined) return [...Array(rank).keys()];
-    const ds = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(Number(d), rank));
-    return [...new Set(ds)].sort((a, b) => a - b);
   }
 
   /** A Reduction buffer over `dims` of `x`; the result has x's shape without those dims. */

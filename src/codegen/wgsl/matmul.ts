@@ -11,6 +11,9 @@
 //    its own buffer.
 // The inner k loop over a slice is fully unrolled: straight-line WGSL ran 5–9x faster than the
 // same kernels written with loops on CPU adapters (measured in Chromium/SwiftShader).
+// The fixed text of each flavour is a template in shaders/ (matmul_shared.wgsl,
+// matmul_register.wgsl, matmul_register_vec4.wgsl, with the parts matmul_shared_tile_load.wgsl
+// and matmul_output_element.wgsl); this file generates the statements its slots take.
 import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
@@ -19,50 +22,10 @@ import { type GroupInput, KernelContext, varsViaFlat, vectorizeOn } from "./kern
 import { settleVectorBindings, VEC, type VectorAccess } from "./vector_access.ts";
 import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
 import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
+import { fillShaderLines, type ShaderSlots } from "./shader_template.ts";
+import { chooseMatmulConfig, type MatmulConfig } from "./matmul_config.ts";
 
-export interface MatmulConfig {
-  /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
-   * reads its rows and columns straight from memory into a register tile, no barriers (CPU
-   * adapters such as lavapipe and SwiftShader, where workgroup memory and barriers cost more
-   * than they save). */
-  kind?: "shared" | "register";
-  tileM: number;
-  tileN: number;
-  tileK: number;
-  threadM: number;
-  threadN: number;
-}
-
-export const DEFAULT_MATMUL_CONFIG: MatmulConfig = {
-  tileM: 32,
-  tileN: 32,
-  tileK: 16,
-  threadM: 4,
-  threadN: 4,
-};
-
-/** A config suited to the shape and the adapter class. */
-export function chooseMatmulConfig(
-  m: number,
-  n: number,
-  kind: "shared" | "register" = "shared",
-  k = 0,
-): MatmulConfig {
-  if (kind === "register") {
-    // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile; large
-    // shapes with vec4 tiles 8x16 (lavapipe, matmul 1024: 307 ms against 344 for 8x8)
-    if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
-    if (m >= 128 && n % 128 === 0 && k % 4 === 0 && k > 0) {
-      return { kind, tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 };
-    }
-    if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 };
-    return { kind, tileM: 32, tileN: 32, tileK: 4, threadM: 4, threadN: 4 };
-  }
-  if (m <= 4) return { kind, tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 };
-  if (n <= 4) return { kind, tileM: 64, tileN: 4, tileK: 16, threadM: 1, threadN: 4 };
-  if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
-  return { ...DEFAULT_MATMUL_CONFIG, kind };
-}
+export { chooseMatmulConfig, DEFAULT_MATMUL_CONFIG, type MatmulConfig } from "./matmul_config.ts";
 
 interface Segment {
   mm: IRBuffer;
@@ -246,16 +209,11 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     return out;
   };
 
-  let loop: string[];
-  if (register) {
-    loop = registerLoop();
-  } else {
-    loop = sharedLoop();
-  }
+  const loop: ShaderSlots = register ? registerLoop() : sharedLoop();
 
   /** The k loop of the register kernel: straight-line, unrolled by tileK, operands read at
    * (where a tile can overhang) clamped indices; out-of-range elements are never stored. */
-  function registerLoop(): string[] {
+  function registerLoop(): ShaderSlots {
     const out: string[] = [];
     const unroll = tileK;
     const kMain = K - (K % unroll);
@@ -313,26 +271,27 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     };
     if (vecTile) {
       // k = 4 * kq + kk: the alignment of k is visible to the vector loads
-      out.push(`for (var kq = 0u; kq < ${K / VEC}u; kq = kq + 1u) {`);
       const k = (kk: number) => iadd(imul(ivar("kq", K / VEC), VEC), iconst(kk));
-      out.push(...step(k, VEC).map((l) => "  " + l), `}`);
-      return out;
+      return { ROWS_AND_COLUMNS: out, K_QUADS: K / VEC, K_STEPS: step(k, VEC) };
     }
-    if (kMain > 0) {
-      out.push(`for (var k0 = 0u; k0 < ${kMain}u; k0 = k0 + ${unroll}u) {`);
-      out.push(...step((kk) => iadd(ivar("k0", K), iconst(kk)), unroll).map((l) => "  " + l), `}`);
-    }
-    if (kMain < K) {
-      out.push(`for (var k1 = ${kMain}u; k1 < ${K}u; k1 = k1 + 1u) {`);
-      out.push(...step(() => ivar("k1", K), 1).map((l) => "  " + l), `}`);
-    }
-    return out;
+    const main = kMain > 0 ? step((kk) => iadd(ivar("k0", K), iconst(kk)), unroll) : [];
+    const tail = kMain < K ? step(() => ivar("k1", K), 1) : [];
+    return {
+      ROWS_AND_COLUMNS: out,
+      MAIN_LOOP: kMain > 0,
+      MAIN_STEPS: main,
+      TAIL_LOOP: kMain < K,
+      TAIL_STEP: tail,
+      K_MAIN: kMain,
+      TILE_K: unroll,
+      K,
+    };
   }
 
   /** The k loop of the shared kernel: cooperative loads of the A slice (tileM x tileK) and one
    * B slice (tileK x tileN) per paired segment into workgroup memory, then the unrolled
    * register-tile product. */
-  function sharedLoop(): string[] {
+  function sharedLoop(): ShaderSlots {
     const loadTile = (which: "a" | number): string[] => {
       const lines: string[] = [];
       const isA = which === "a";
@@ -345,16 +304,6 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       for (let i = 0; i < per; i++) {
         const e = `e${isA ? "a" : `b${which}_`}${i}`;
         const [rowBase, colBase] = isA ? ["row0", "k0"] : ["k0", "col0"];
-        const tail = i * threads + threads > total;
-        lines.push(`{`, `  let ${e} = lid + ${i * threads}u;`);
-        lines.push(
-          `  let gr = ${rowBase} + (${e} / ${cols}u);`,
-          `  let gc = ${colBase} + (${e} % ${cols}u);`,
-        );
-        lines.push(`  var val = 0.0;`);
-        lines.push(
-          `  if (${tail ? `${e} < ${total}u && ` : ""}gr < ${rowLimit}u && gc < ${colLimit}u) {`,
-        );
         const s = top.child();
         let v: string;
         if (isA) v = s.value(ctx.body(first.a, vmap(ivar("gr", M), null, ivar("gc", K))));
@@ -367,8 +316,20 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
             )
             : bValues(s, "gc", ivar("gr", K), lc.names)[0];
         }
-        lines.push(...s.lines.map((l) => "    " + l), `    val = ${v};`, `  }`);
-        lines.push(`  ${tail ? `if (${e} < ${total}u) ` : ""}{ ${tile}[${e}] = val; }`, `}`);
+        lines.push(...fillShaderLines("matmul_shared_tile_load", {
+          E: e,
+          FIRST: i * threads,
+          ROW_BASE: rowBase,
+          COL_BASE: colBase,
+          COLS: cols,
+          ROW_LIMIT: rowLimit,
+          COL_LIMIT: colLimit,
+          PARTIAL: i * threads + threads > total,
+          TILE_SIZE: total,
+          LOAD: s.lines,
+          VALUE: v,
+          TILE: tile,
+        }));
       }
       return lines;
     };
@@ -388,14 +349,17 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     }
     const loads = [...loadTile("a")];
     for (let s = 0; s < nB; s++) loads.push(...loadTile(s));
-    return [
-      `for (var k0 = 0u; k0 < ${K}u; k0 = k0 + ${tileK}u) {`,
-      ...loads.map((l) => "  " + l),
-      `  workgroupBarrier();`,
-      ...inner.map((l) => "  " + l),
-      `  workgroupBarrier();`,
-      `}`,
-    ];
+    return {
+      TILE_A_SIZE: tileM * tileK,
+      TILE_B_DECLS: Array.from(
+        { length: nB },
+        (_, s) => `var<workgroup> tileB${s}: array<f32, ${tileK * tileN}>;`,
+      ),
+      K,
+      TILE_K: tileK,
+      LOAD_TILES: loads,
+      TILE_PRODUCT: inner,
+    };
   }
 
   // epilogue: per output element, each segment's value (its own epilogue over the
@@ -405,8 +369,7 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
   const om = ivar("om", M);
   for (let i = 0; i < threadM; i++) {
     for (let j = 0; j < threadN; j++) {
-      epi.push(`{`, `  let om = ${rowOf(i)};`, `  let on = ${colOf(j)};`);
-      epi.push(`  if (om < ${M}u && on < ${nTotal}u) {`);
+      const segmentLines: string[] = [];
       const groups: Segment[][] = paired ? [segments] : segments.map((sg) => [sg]);
       groups.forEach((group, gi) => {
         const s = new Scope(ctx, null, new Map(), top.counter, top.helpers);
@@ -453,49 +416,42 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
         ctx.inlineAt.clear();
         const last = gi === groups.length - 1;
         const cond = last ? "" : `if (on < ${seg0.offset + N}u) `;
-        epi.push(gi === 0 ? `    ${cond}{` : `    else ${cond}{`);
-        if (seg0.offset !== 0) epi.push(`      let onl = on - ${seg0.offset}u;`);
-        epi.push(...body.map((l) => "      " + l), `    }`);
+        segmentLines.push(gi === 0 ? `${cond}{` : `else ${cond}{`);
+        if (seg0.offset !== 0) segmentLines.push(`  let onl = on - ${seg0.offset}u;`);
+        segmentLines.push(...body.map((l) => "  " + l), `}`);
       });
-      epi.push(`  }`, `}`);
+      epi.push(...fillShaderLines("matmul_output_element", {
+        ROW: rowOf(i),
+        COL: colOf(j),
+        M,
+        N_TOTAL: nTotal,
+        SEGMENTS: segmentLines,
+      }));
     }
   }
-  const src = [
-    ctx.declarations(),
-    ...(register ? [] : [
-      `var<workgroup> tileA: array<f32, ${tileM * tileK}>;`,
-      ...Array.from(
-        { length: nB },
-        (_, s) => `var<workgroup> tileB${s}: array<f32, ${tileK * tileN}>;`,
-      ),
-    ]),
-    ...top.helpers,
-    `@compute @workgroup_size(${wgX}, ${wgY})`,
-    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
-    `  ${OPAQUE_ZERO_INIT}`,
-    `  let lid = lid3.y * ${wgX}u + lid3.x;`,
-    `  let tc = lid3.x;`,
-    `  let tr = lid3.y;`,
-    ...(folded
-      ? [
-        // uniform (workgroup ids), so returning before the barriers is allowed
-        `  let wlin = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;`,
-        `  if (wlin >= ${tiles}u) { return; }`,
-        `  let b = wlin / ${gridX * gridY}u;`,
-        `  let row0 = ((wlin / ${gridX}u) % ${gridY}u) * ${tileM}u;`,
-        `  let col0 = (wlin % ${gridX}u) * ${tileN}u;`,
-      ]
-      : [
-        `  let b = wid.z;`,
-        `  let row0 = wid.y * ${tileM}u;`,
-        `  let col0 = wid.x * ${tileN}u;`,
-      ]),
-    ...accs.map((l) => "  " + l),
-    ...loop.map((l) => "  " + l),
-    ...epi.map((l) => "  " + l),
-    `}`,
-    "",
-  ].join("\n");
+  const flavour = !register
+    ? "matmul_shared"
+    : vecTile
+    ? "matmul_register_vec4"
+    : "matmul_register";
+  const src = fillShaderLines(flavour, {
+    ...loop,
+    // declarations last: generating the body registers the bindings
+    DECLARATIONS: [ctx.declarations()],
+    HELPERS: [...top.helpers],
+    WG_X: wgX,
+    WG_Y: wgY,
+    OPAQUE_ZERO_INIT,
+    FOLDED: folded,
+    TILES: tiles,
+    GRID_XY: gridX * gridY,
+    GRID_X: gridX,
+    GRID_Y: gridY,
+    TILE_M: tileM,
+    TILE_N: tileN,
+    ACCUMULATORS: accs,
+    EPILOGUE: epi,
+  }).join("\n") + "\n";
   return {
     name: g.name,
     wgsl: src,

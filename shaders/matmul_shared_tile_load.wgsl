@@ -1,0 +1,29 @@
+// One element an invocation stages into workgroup memory in the k loop of
+// shaders/matmul_shared.wgsl: element E = lid + FIRST of the ROWS x COLS slice TILE (tileA: rows
+// of A from row0, columns from k0; tileB<s>: rows from k0, columns from col0), zero outside the
+// matrix (ROW_LIMIT x COL_LIMIT). PARTIAL: the last round of a slice that is not a multiple of
+// the workgroup size, where invocations past the slice's TILE_SIZE elements load nothing.
+// Slots: E (the element's register name), FIRST, ROW_BASE COL_BASE, COLS, ROW_LIMIT COL_LIMIT,
+// PARTIAL, TILE_SIZE, LOAD (statements computing the operand value at (gr, gc), lines), VALUE
+// (the value's expression), TILE.
+{
+  let {{E}} = lid + {{FIRST}}u;
+  let gr = {{ROW_BASE}} + ({{E}} / {{COLS}}u);
+  let gc = {{COL_BASE}} + ({{E}} % {{COLS}}u);
+  var val = 0.0;
+{{#PARTIAL}}
+  if ({{E}} < {{TILE_SIZE}}u && gr < {{ROW_LIMIT}}u && gc < {{COL_LIMIT}}u) {
+{{/PARTIAL}}
+{{^PARTIAL}}
+  if (gr < {{ROW_LIMIT}}u && gc < {{COL_LIMIT}}u) {
+{{/PARTIAL}}
+    {{LOAD}}
+    val = {{VALUE}};
+  }
+{{#PARTIAL}}
+  if ({{E}} < {{TILE_SIZE}}u) { {{TILE}}[{{E}}] = val; }
+{{/PARTIAL}}
+{{^PARTIAL}}
+  { {{TILE}}[{{E}}] = val; }
+{{/PARTIAL}}
+}

@@ -1,0 +1,47 @@
+// Matmul tile configs: the template flavour (workgroup memory or registers) and the tile sizes,
+// chosen by output shape and adapter class (upstream inductor's mm_configs / the heuristics that
+// pick a template config before autotuning; src/codegen/autotune.ts benchmarks alternatives).
+
+export interface MatmulConfig {
+  /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
+   * reads its rows and columns straight from memory into a register tile, no barriers (CPU
+   * adapters such as lavapipe and SwiftShader, where workgroup memory and barriers cost more
+   * than they save). */
+  kind?: "shared" | "register";
+  tileM: number;
+  tileN: number;
+  tileK: number;
+  threadM: number;
+  threadN: number;
+}
+
+export const DEFAULT_MATMUL_CONFIG: MatmulConfig = {
+  tileM: 32,
+  tileN: 32,
+  tileK: 16,
+  threadM: 4,
+  threadN: 4,
+};
+
+/** A config suited to the shape and the adapter class. */
+export function chooseMatmulConfig(
+  m: number,
+  n: number,
+  kind: "shared" | "register" = "shared",
+  k = 0,
+): MatmulConfig {
+  if (kind === "register") {
+    // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile; large
+    // shapes with vec4 tiles 8x16 (lavapipe, matmul 1024: 307 ms against 344 for 8x8)
+    if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
+    if (m >= 128 && n % 128 === 0 && k % 4 === 0 && k > 0) {
+      return { kind, tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 };
+    }
+    if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 };
+    return { kind, tileM: 32, tileN: 32, tileK: 4, threadM: 4, threadN: 4 };
+  }
+  if (m <= 4) return { kind, tileM: 4, tileN: 64, tileK: 16, threadM: 4, threadN: 1 };
+  if (n <= 4) return { kind, tileM: 64, tileN: 4, tileK: 16, threadM: 1, threadN: 4 };
+  if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
+  return { ...DEFAULT_MATMUL_CONFIG, kind };
+}
