@@ -2,7 +2,7 @@
 // symbolic indices). Nodes are hash-consed by `key`, so equal subexpressions are shared and the
 // WGSL renderer can emit each once.
 import type { DType } from "../dtype.ts";
-import { iconst, type IndexExpr, isubst } from "./index_expr.ts";
+import { iconst, type IndexExpr, isubst, ivars } from "./index_expr.ts";
 
 export type UnaryOp =
   | "neg"
@@ -135,6 +135,22 @@ const NONE: ReadonlySet<string> = new Set();
 export function buffersRead(root: VExpr): ReadonlySet<string> {
   return bottomUp(readsMemo, root, (e, kids) => {
     let out = e.k === "load" ? new Set([e.buf]) as ReadonlySet<string> : NONE;
+    for (const c of kids) out = union(out, c);
+    return out;
+  });
+}
+
+const varsMemo = new WeakMap<VExpr, ReadonlySet<string>>();
+
+/** Index variables a body depends on (through its loads' indices, index values and indirect
+ * indices); a body without `k` is the same value at every k. */
+export function valueVars(root: VExpr): ReadonlySet<string> {
+  return bottomUp(varsMemo, root, (e, kids) => {
+    let out = e.k === "load"
+      ? ivars(e.index) as ReadonlySet<string>
+      : e.k === "index"
+      ? ivars(e.e) as ReadonlySet<string>
+      : NONE;
     for (const c of kids) out = union(out, c);
     return out;
   });
