@@ -156,6 +156,25 @@ export function valueVars(root: VExpr): ReadonlySet<string> {
   });
 }
 
+/** Whether a body has a leaf (a constant, a register, a load or index value) that depends on
+ * none of `vars`: the same value at every step of a loop over them. */
+export function hasLeafFreeOf(root: VExpr, vars: ReadonlySet<string>): boolean {
+  const seen = new Set<VExpr>();
+  const stack = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    if (e.k === "const" || e.k === "reg") return true;
+    if (e.k === "load" || e.k === "index") {
+      if (![...valueVars(e)].some((v) => vars.has(v))) return true;
+      continue; // an indirect index is part of this leaf
+    }
+    stack.push(...childrenOf(e));
+  }
+  return false;
+}
+
 const depthMemo = new WeakMap<VExpr, number>();
 
 /** Longest chain of nodes in a body. Codegen walks bodies recursively, so the lowering
