@@ -3,13 +3,13 @@
 // WGSL lets an implementation assume that no NaN or infinity occurs at runtime, and the shader
 // compilers behind it (Mesa's NIR, LLVM, vendor drivers) use that freedom: `x * 0.0` folds to 0,
 // `x / 0.0` to 0, `x + 0.0` to x, `x != x` to false, and min/max/clamp drop NaN operands. Three
-// rules keep results exact here:
+// rules keep results exact here (four, counting the per-step copies):
 //  - float literals are OR-ed with OPAQUE_ZERO, a zero the compiler cannot prove is zero, so no
 //    algebraic fold sees a constant; float sums and differences, which compilers otherwise
 //    reassociate ((x + y) - y -> x, wrong for ±inf), and the second of two identical operands
 //    (x - x, x == x) have OPAQUE_ZERO added to their bits (an add, not an OR: see opaqueCopy);
-//  - a matmul operand that does not change along k gets a different opaque copy per k step
-//    (opaqueStep), so the unrolled sum a*b0 + a*b1 is not factored into a*(b0 + b1);
+//  - a matmul or float-sum operand that is the same at every k step gets a different opaque
+//    copy per step (opaqueStep), so the unrolled a*b0 + a*b1 is not factored to a*(b0 + b1);
 //  - NaN, infinity and sign tests look at bit patterns (integer ops are never "fast");
 //  - ops whose WGSL builtin is not NaN-safe (relu, maximum, minimum, the max/min/argmax
 //    reductions, tanh, pow, float -> int/bool casts) are written out with such tests.
