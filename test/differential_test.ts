@@ -47,12 +47,7 @@ const dataSeed = (seed: number) => (seed ^ 0x27d4eb2f) >>> 0;
 const EXCLUDE = Deno.env.get("DIFF_KNOWN_BUGS") ? [] : KNOWN_BUG_EXCLUDE;
 /** Whether the adapter has shader-f16 (wgpu's GL adapter has not): without it, no f16. */
 let f16 = true;
-// Known bug, wgpu's GL adapter only (here: the adapter without shader-f16): Mesa's GLSL compiler
-// proves the kernels' OPAQUE_ZERO (num_workgroups.x >> 16) is zero and folds inf - inf inside
-// fused kernels, so -inf comes out where torch gives NaN (README "Semantics"). Until OPAQUE_ZERO
-// comes from something no compiler can bound, graphs there get no ±inf (NaN, ±0, huge and tiny
-// values stay).
-const gen = (seed: number) => randomGraph(seed, { exclude: EXCLUDE, f16, infinities: f16 });
+const gen = (seed: number) => randomGraph(seed, { exclude: EXCLUDE, f16 });
 
 interface Outcome {
   kind: string;

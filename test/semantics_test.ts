@@ -272,6 +272,59 @@ Deno.test("fused arithmetic is not reassociated: (x + x) - x, (x + y) - y, x - (
   await exactOnGpu(fn, [x, y], ["f32", "f32"], "reassociation");
 });
 
+Deno.test("opaque copies stay distinct: s - s, s / s, s == s of a fused sum, inf - inf and inf * 0 of literals keep NaN", async () => {
+  // Regression (issue 9): the copy that keeps `x - x` from folding was `bits(x) | OPAQUE_ZERO`,
+  // and a sum or a literal is already `... | OPAQUE_ZERO`, so the copy was the same value to the
+  // compiler (OR is idempotent) and s - s came out 0, -inf after minimum (lavapipe and GL).
+  const x = new Float32Array(SPECIAL);
+  const y = new Float32Array(SPECIAL.map((_, i) => (i % 2 ? 1 : -0.5)));
+  const n = SPECIAL.length;
+  const fn = (x: TensorProxy, y: TensorProxy) => {
+    const s = x.add(y);
+    const inf = ops.full([n], Infinity);
+    return [
+      s.sub(s),
+      s.sub(s).minimum(s).mul(0.5),
+      s.div(s),
+      s.eq(s),
+      inf.sub(inf).add(x),
+      inf.mul(0).add(x),
+      ops.full([n], 0).div(ops.full([n], 0)).add(x),
+      x.mul(0).add(Infinity).sub(Infinity),
+    ];
+  };
+  const [ss, , , , infSubInf, infMul0, zeroDiv0] = interpret(
+    trace(fn, [{ shape: [n] }, { shape: [n] }]),
+    [x, y],
+  );
+  assert.ok(Number.isNaN(ss[1]) && Number.isNaN(ss[2]), "inf - inf is NaN");
+  assert.ok(Number.isNaN(infSubInf[4]) && Number.isNaN(infMul0[4]) && Number.isNaN(zeroDiv0[4]));
+  await exactOnGpu(fn, [x, y], ["f32", "f32"], "opaque copy");
+});
+
+Deno.test("a matmul or sum operand constant along k is not factored out: -inf * (1, 0, 0.5) sums to NaN", async () => {
+  // Regression (issue 9): with one `a` in every fma of an unrolled k loop, fast-math compilers
+  // rewrite a*b0 + a*b1 + a*b2 as a*(b0 + b1 + b2): -inf where torch gives NaN (-inf * 0).
+  const [m, k, n] = [4, 3, 2];
+  const c = new Float32Array([-Infinity, 2, Infinity, NaN]);
+  const w = new Float32Array([1, 1, 0, -1, 0.5, 2]); // [k, n]: column 0 is (1, 0, 0.5)
+  const v = new Float32Array([1, 0, 0.5]);
+  const fn = (c: TensorProxy, w: TensorProxy, v: TensorProxy) => {
+    const a = c.reshape([m, 1]).expand([m, k]); // A constant along k
+    return [
+      a.matmul(w.reshape([k, n])).reshape([m * n]),
+      // B constant along k
+      v.reshape([1, k]).matmul(c.reshape([1, m]).expand([k, m])).reshape([m]),
+      // the same sum of products as a reduction
+      a.mul(v.reshape([1, k])).sum(1),
+    ];
+  };
+  const inputs = [c, w, v];
+  const ref = interpret(trace(fn, inputs.map((a) => ({ shape: [a.length] }))), inputs);
+  assert.ok(ref.every((r) => Number.isNaN(r[0])), "-inf * 1 + -inf * 0 + -inf * 0.5 is NaN");
+  await exactOnGpu(fn, inputs, ["f32", "f32", "f32"], "k-constant operand");
+});
+
 Deno.test("float -> integer casts saturate and map NaN to 0, on the GPU and in the reference", async () => {
   const vals = [
     NaN,

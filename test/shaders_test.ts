@@ -174,13 +174,13 @@ function ieeeModule(name: ShaderName): string {
   if (name !== "ieee/special_floats") useHelper(helpers, SHADERS[name]);
   return `${SPECIAL_FLOAT_DECLS}
 ${[...helpers].join("\n")}
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(0) var<storage, read_write> t0: array<f32>;
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${OPAQUE_ZERO_INIT}
-  let a = x[gid.x];
-  let b = x[gid.x + 1u];
-  x[gid.x] = ${call};
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  ${OPAQUE_ZERO_INIT} // reads t0's length, as in generated kernels
+  let a = t0[gid.x];
+  let b = t0[gid.x + 1u];
+  t0[gid.x] = ${call};
 }`;
 }
 

@@ -2,7 +2,7 @@
 // symbolic indices). Nodes are hash-consed by `key`, so equal subexpressions are shared and the
 // WGSL renderer can emit each once.
 import type { DType } from "../dtype.ts";
-import { iconst, type IndexExpr, isubst } from "./index_expr.ts";
+import { iconst, type IndexExpr, isubst, ivars } from "./index_expr.ts";
 
 export type UnaryOp =
   | "neg"
@@ -138,6 +138,41 @@ export function buffersRead(root: VExpr): ReadonlySet<string> {
     for (const c of kids) out = union(out, c);
     return out;
   });
+}
+
+const varsMemo = new WeakMap<VExpr, ReadonlySet<string>>();
+
+/** Index variables a body depends on (through its loads' indices, index values and indirect
+ * indices); a body without `k` is the same value at every k. */
+export function valueVars(root: VExpr): ReadonlySet<string> {
+  return bottomUp(varsMemo, root, (e, kids) => {
+    let out = e.k === "load"
+      ? ivars(e.index) as ReadonlySet<string>
+      : e.k === "index"
+      ? ivars(e.e) as ReadonlySet<string>
+      : NONE;
+    for (const c of kids) out = union(out, c);
+    return out;
+  });
+}
+
+/** Whether a body has a leaf (a constant, a register, a load or index value) that depends on
+ * none of `vars`: the same value at every step of a loop over them. */
+export function hasLeafFreeOf(root: VExpr, vars: ReadonlySet<string>): boolean {
+  const seen = new Set<VExpr>();
+  const stack = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    if (e.k === "const" || e.k === "reg") return true;
+    if (e.k === "load" || e.k === "index") {
+      if (![...valueVars(e)].some((v) => vars.has(v))) return true;
+      continue; // an indirect index is part of this leaf
+    }
+    stack.push(...childrenOf(e));
+  }
+  return false;
 }
 
 const depthMemo = new WeakMap<VExpr, number>();

@@ -3,11 +3,13 @@
 // WGSL lets an implementation assume that no NaN or infinity occurs at runtime, and the shader
 // compilers behind it (Mesa's NIR, LLVM, vendor drivers) use that freedom: `x * 0.0` folds to 0,
 // `x / 0.0` to 0, `x + 0.0` to x, `x != x` to false, and min/max/clamp drop NaN operands. Three
-// rules keep results exact here:
-//  - float literals are OR-ed with OPAQUE_ZERO, a zero computed from a builtin the compiler
-//    cannot see through, so no algebraic fold sees a constant; so are float sums and
-//    differences, which compilers otherwise reassociate ((x + y) - y -> x, wrong for ±inf), and
-//    the second of two identical operands (x - x, x == x);
+// rules keep results exact here (four, counting the per-step copies):
+//  - float literals are OR-ed with OPAQUE_ZERO, a zero the compiler cannot prove is zero, so no
+//    algebraic fold sees a constant; float sums and differences, which compilers otherwise
+//    reassociate ((x + y) - y -> x, wrong for ±inf), and the second of two identical operands
+//    (x - x, x == x) have OPAQUE_ZERO added to their bits (an add, not an OR: see opaqueCopy);
+//  - a matmul or float-sum operand that is the same at every k step gets a different opaque
+//    copy per step (opaqueStep), so the unrolled a*b0 + a*b1 is not factored to a*(b0 + b1);
 //  - NaN, infinity and sign tests look at bit patterns (integer ops are never "fast");
 //  - ops whose WGSL builtin is not NaN-safe (relu, maximum, minimum, the max/min/argmax
 //    reductions, tanh, pow, float -> int/bool casts) are written out with such tests.
@@ -23,11 +25,14 @@ export const F32_POS_INF = "bitcast<f32>(F32_POS_INF_BITS)";
 export const F32_NEG_INF = "bitcast<f32>(F32_NEG_INF_BITS)";
 export const F32_NAN = "bitcast<f32>(F32_NAN_BITS)";
 
-/** First statement of every generated `main` (which binds `@builtin(num_workgroups) nwg`):
- * dispatches never exceed 65535 workgroups per dimension (the device's
- * maxComputeWorkgroupsPerDimension, never raised), so `nwg.x >> 16u` is 0 — but no compiler can
- * prove it (drivers bound x by 2^31 - 1, y and z by 65535, hence x). */
-export const OPAQUE_ZERO_INIT = "OPAQUE_ZERO = nwg.x >> 16u;";
+/** First statement of every generated `main`. OPAQUE_ZERO is 0 because a bound buffer is never
+ * empty (WebGPU requires a runtime-sized array binding to hold at least one element, and every
+ * generated kernel binds t0) — something no shader compiler can know: buffer sizes reach the
+ * driver with the bind group, after compilation (Tint on D3D/Metal reads them from a uniform).
+ * It used to be `nwg.x >> 16u`, which relies on compilers not bounding num_workgroups: GL caps
+ * dispatches at 65535 per dimension, so a GL compiler may prove it zero (Mesa's llvmpipe, tried
+ * 2026-11-30, did not; the inf - inf it was blamed for came from opaqueCopy's OR). */
+export const OPAQUE_ZERO_INIT = "OPAQUE_ZERO = u32(arrayLength(&t0) == 0u);";
 
 /** A float literal the compiler cannot fold into the arithmetic around it. */
 export function opaqueF32(v: number): string {
@@ -35,9 +40,21 @@ export function opaqueF32(v: number): string {
   return `bitcast<f32>(OPAQUE_ZERO | 0x${bits.toString(16).padStart(8, "0")}u)`;
 }
 
-/** A copy of `x` the compiler cannot prove equal to `x` (so `x - x`, `x == x` are not folded). */
+/** A copy of `x` the compiler cannot prove equal to `x` (so `x - x`, `x == x` are not folded).
+ * An integer add, not an OR: `x` is often opaque already (a sum, a literal: bits | OPAQUE_ZERO),
+ * and OR is idempotent — `(s | Z) | Z` is `s | Z` to any compiler, so the "copy" was the same
+ * value again and `x - x` folded to 0 where inf - inf is NaN (seen on lavapipe and on GL
+ * llvmpipe). `(s | Z) + Z` is not provably `s | Z`. */
 export function opaqueCopy(x: string): string {
-  return `bitcast<f32>(bitcast<u32>(${x}) | OPAQUE_ZERO)`;
+  return `bitcast<f32>(bitcast<u32>(${x}) + OPAQUE_ZERO)`;
+}
+
+/** A copy of `x` that differs, for the compiler, at each value of the u32 expression `step`
+ * (equal to `x` at runtime). For a value reused at every step of an unrolled sum of products:
+ * with one `a`, fast-math compilers factor a*b0 + a*b1 + ... into a*(b0 + b1 + ...), which is
+ * -inf for a = -inf and b = (1, 0) where torch gives NaN (-inf * 0); both Mesa paths did it. */
+export function opaqueStep(x: string, step: string): string {
+  return `bitcast<f32>(bitcast<u32>(${x}) + (OPAQUE_ZERO & (${step})))`;
 }
 
 export const IS_NAN: string = SHADERS["ieee/is_nan"];

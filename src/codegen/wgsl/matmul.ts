@@ -17,13 +17,14 @@
 import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
-import { loadsOf, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
+import { loadsOf, valueVars, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat, vectorizeOn } from "./kernel_context.ts";
 import { settleVectorBindings, VEC, type VectorAccess } from "./vector_access.ts";
 import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
 import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
 import { fillShaderLines, type ShaderSlots } from "./shader_template.ts";
 import { chooseMatmulConfig, type MatmulConfig } from "./matmul_config.ts";
+import { opaqueStep } from "./ieee.ts";
 
 export { chooseMatmulConfig, DEFAULT_MATMUL_CONFIG, type MatmulConfig } from "./matmul_config.ts";
 
@@ -242,6 +243,11 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       out.push(...lc.lines);
       locals.push(lc.names);
     }
+    // an operand constant along k (a broadcast) is one value in every fma of the unrolled steps:
+    // give it a distinct opaque copy per step, or the sum is factored (ieee.ts opaqueStep). The
+    // shared template reads tile memory per step, which no compiler can equate.
+    const aSameAlongK = !valueVars(first.a).has("k");
+    const bSameAlongK = segments.some((seg) => !valueVars(seg.def.b).has("k"));
     const step = (kExpr: (kk: number) => IndexExpr, count: number): string[] => {
       const lines: string[] = [];
       // vec4 tiles render the four k steps in one scope: they share their vector loads
@@ -253,13 +259,13 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
           // A is read along k (its row-major layout)
           if (vecTile) vec!.lanes = [kk];
           const v = sc.value(ctx.body(first.a, vmap(ivar(`mi${i}`, M), null, k)));
-          sc.emit(`let a${i}_${kk} = ${v};`);
+          sc.emit(`let a${i}_${kk} = ${aSameAlongK ? opaqueStep(v, sc.index(k)) : v};`);
         }
         for (let j = 0; j < threadN; j++) {
           // B along n (row-major) or along k (a transposed weight)
           if (vecTile) vec!.lanes = [j % VEC, kk];
           bValues(sc, cols[j], k, locals[j]).forEach((v, s) =>
-            sc.emit(`let b${s}_${j}_${kk} = ${v};`)
+            sc.emit(`let b${s}_${j}_${kk} = ${bSameAlongK ? opaqueStep(v, sc.index(k)) : v};`)
           );
         }
         if (vecTile) vec!.lanes = [];

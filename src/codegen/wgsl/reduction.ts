@@ -13,6 +13,7 @@ import { config } from "../../config.ts";
 import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import type { IRBuffer, ReductionDef, ReductionType } from "../../inductor/ir.ts";
+import { hasLeafFreeOf } from "../../inductor/value_expr.ts";
 import { declareUnravel, type GroupInput, KernelContext, vectorizeOn } from "./kernel_context.ts";
 import {
   chooseReductionLayout,
@@ -24,7 +25,7 @@ import {
 import { vectorDim } from "./pointwise_vector.ts";
 import { settleVectorBindings, type VectorAccess } from "./vector_access.ts";
 import { foldGrid, type KernelSpec } from "./kernel_spec.ts";
-import { ARGMAX_TAKES, MAXIMUM, MINIMUM, useHelper } from "./ieee.ts";
+import { ARGMAX_TAKES, MAXIMUM, MINIMUM, opaqueStep, useHelper } from "./ieee.ts";
 import { F32_NEG_INF, F32_POS_INF, literal, OPAQUE_ZERO_INIT, regType, Scope } from "./render.ts";
 import {
   SUBGROUP_PARAMS,
@@ -235,8 +236,14 @@ function renderReduction(g: GroupInput, layout: ReductionLayout, ctx: KernelCont
           for (let j = 0; j < V; j++) body.push(`var ${a}_${j} = ${identity(d.rtype, m.dtype)};`);
         }
       }
+      // a float sum whose body reads a value that is the same at every step (a broadcast
+      // operand, a literal, an earlier phase's register) gets a distinct opaque copy per step:
+      // unrolled, a*b0 + a*b1 would be factored into a*(b0 + b1) (ieee.ts opaqueStep)
+      const perStep = d.rtype === "sum" && (valT === "f32" || valT === "f16") &&
+        hasLeafFreeOf(d.body, new Set(d.space.filter((x) => x.startsWith("r"))));
       rLoop((s, vars, j, p) => {
-        const v = s.value(ctx.body(d.body, vars));
+        const v0 = s.value(ctx.body(d.body, vars));
+        const v = perStep ? opaqueStep(v0, V === 1 ? "rr" : `rr * ${V}u + ${j}u`) : v0;
         const [a, ai] = [accOf(p), accIdxOf(p)];
         if (d.rtype === "argmax") {
           // the loop visits indices in increasing order: a later equal value never wins

@@ -28,7 +28,7 @@ export const SHADERS = {
   "ieee/sin":
     "fn sin_f32(x: f32) -> f32 {\n  return select(sin(x), bitcast<f32>(F32_NAN_BITS), is_nonfinite_f32(x));\n}",
   "ieee/special_floats":
-    "var<private> F32_POS_INF_BITS: u32 = 0x7f800000u;\nvar<private> F32_NEG_INF_BITS: u32 = 0xff800000u;\nvar<private> F32_NAN_BITS: u32 = 0x7fc00000u;\n// zero at runtime, unknown to the shader compiler: see OPAQUE_ZERO_INIT\nvar<private> OPAQUE_ZERO: u32;",
+    "var<private> F32_POS_INF_BITS: u32 = 0x7f800000u;\nvar<private> F32_NEG_INF_BITS: u32 = 0xff800000u;\nvar<private> F32_NAN_BITS: u32 = 0x7fc00000u;\n// zero at runtime (t0 is never empty), unknown to the shader compiler: see OPAQUE_ZERO_INIT\nvar<private> OPAQUE_ZERO: u32;",
   "ieee/sqrt":
     "fn sqrt_f32(x: f32) -> f32 {\n  return select(sqrt(x), bitcast<f32>(F32_NAN_BITS), bitcast<u32>(x) > 0x80000000u);\n}",
   "ieee/tanh":
