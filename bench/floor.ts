@@ -5,9 +5,9 @@
 // mapped range kept by slice or by transfer), and both in a row (upload, copy, read back: a
 // call whose kernel is free). Medians of wall and process CPU milliseconds (CPU time includes
 // the adapter's threads when it runs on the CPU, as lavapipe does, and moves less than wall time
-// on a busy machine). `deno run -A bench/floor.ts [--mib 64] [--reps 7] [--json FILE]`.
+// on a busy machine). Standalone (no project imports): `deno run -A bench/floor.ts [--mib 64]
+// [--reps 7] [--json FILE]`.
 import process from "node:process";
-import { getDevice } from "../src/mod.ts";
 
 const arg = (name: string, dflt: number) => {
   const i = Deno.args.indexOf(name);
@@ -17,8 +17,15 @@ const mib = arg("--mib", 64);
 const reps = arg("--reps", 7);
 const jsonAt = Deno.args.indexOf("--json");
 
-const h = await getDevice();
-const dev = h.device;
+const adapter = await navigator.gpu.requestAdapter();
+if (!adapter) throw new Error("floor: no WebGPU adapter");
+const dev = await adapter.requestDevice({
+  requiredLimits: {
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+  },
+});
+const info = adapter.info.description || adapter.info.device || adapter.info.vendor;
 const q = dev.queue;
 const bytes = mib << 20;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -77,7 +84,7 @@ async function readBack(src: GPUBuffer, size: number, keep: "slice" | "transfer"
   return out;
 }
 
-console.log(`adapter: ${h.info}; payload ${mib} MiB, ${reps} repetitions`);
+console.log(`adapter: ${info}; payload ${mib} MiB, ${reps} repetitions`);
 const tiny = dev.createBuffer({ size: 4, usage: STORAGE });
 await measure("empty submit + onSubmittedWorkDone", async () => {
   q.submit([dev.createCommandEncoder().finish()]);
@@ -111,6 +118,6 @@ for (const x of [tiny, a, b]) x.destroy();
 if (jsonAt >= 0) {
   await Deno.writeTextFile(
     Deno.args[jsonAt + 1],
-    JSON.stringify({ device: h.info, mib, reps, rows }, null, 2),
+    JSON.stringify({ device: info, mib, reps, rows }, null, 2),
   );
 }
