@@ -48,6 +48,35 @@ Deno.test("timeDifferential: N below 2 is raised to 2; a negative difference is 
   assert.deepEqual(r.perCall, 0);
 });
 
+Deno.test("timeDifferential: pairs stop once their measured times pass capMs (at least one)", async () => {
+  // 4 s per call: a pair of T(1) and T(3) measures 16 s, over a 10 s cap after the first pair
+  const slow: number[] = [];
+  const r = await timeDifferential((n) => {
+    slow.push(n);
+    return Promise.resolve(4000 * n);
+  }, { ...policy(3, 3), capMs: 10_000 });
+  assert.deepEqual(slow, [1, 3]);
+  assert.equal(r.reps, 1);
+  assert.equal(r.perCall, 4000);
+  // 1 s per call: pairs of 4 s, the cap passed after the third
+  const fast: number[] = [];
+  const f = await timeDifferential((n) => {
+    fast.push(n);
+    return Promise.resolve(1000 * n);
+  }, { ...policy(3, 5), capMs: 10_000 });
+  assert.deepEqual(fast, [1, 3, 1, 3, 1, 3]);
+  assert.equal(f.reps, 3);
+});
+
+Deno.test("policies: every workload times at least 3 pairs at N >= 3 and 3 repetitions", () => {
+  // the seconds-long workloads once took one pair at N = 2 and one repetition, which swung
+  for (const w of workloads(false)) {
+    assert.ok(w.policy.deviceReps >= 3, `${w.name}: ${w.policy.deviceReps} pairs`);
+    assert.ok(w.policy.deviceCalls >= 3, `${w.name}: N = ${w.policy.deviceCalls}`);
+    assert.ok(w.policy.minReps >= 3, `${w.name}: ${w.policy.minReps} repetitions`);
+  }
+});
+
 Deno.test("finish: ratios are the best peer's time / ours, column by column", () => {
   const w = workloads(true).find((x) => x.name.startsWith("matmul"))!;
   const row = (system: string, h: number, d: number, c: number): Row => ({

@@ -69,7 +69,8 @@ export interface RepPolicy {
   /** Stop once this many ms were spent timing (after minReps). */
   budgetMs: number;
   /** Stop once this many ms were spent even before minReps (a slow system gets fewer
-   * repetitions, at least one). Default 4000. */
+   * repetitions, at least one); the device time's pairs stop once their measured times add up
+   * to it (at least one pair). Default 4000. */
   capMs?: number;
   /** N of the device-time method (at least 2). */
   deviceCalls: number;
@@ -114,12 +115,14 @@ export async function timeDifferential(
     return typeof own === "number" ? own : now() - t;
   };
   const one: number[] = [], many: number[] = [];
-  const start = now();
+  // the budget counts the measured times (the same rule for every system, whatever its speed)
+  let spent = 0;
   const cap = p.capMs ?? 4000;
   while (one.length < Math.max(1, p.deviceReps)) {
-    if (one.length > 0 && now() - start > cap) break;
+    if (one.length > 0 && spent > cap) break;
     one.push(await time(1));
     many.push(await time(n));
+    spent += one[one.length - 1] + many[many.length - 1];
   }
   const t1 = median(one), tn = median(many);
   return { perCall: Math.max(0, (tn - t1) / (n - 1)), oneCall: t1, reps: one.length };

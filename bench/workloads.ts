@@ -90,14 +90,17 @@ const SLOW: RepPolicy = {
   deviceCalls: 6,
   deviceReps: 3,
 };
-/** Seconds per call on a CPU adapter: one timed repetition, N = 2. */
+/** Up to seconds per call on a CPU adapter: 3 timed repetitions and 3 pairs at N = 3, each
+ * column capped at about 10 s (a system slower than that gets fewer, at least one). One pair at
+ * N = 2, as before, let matmul-1024's device ratio read anywhere from 1.6 to 3.5 between runs. */
 const HEAVY: RepPolicy = {
   warmup: 0,
-  minReps: 1,
-  maxReps: 1,
+  minReps: 3,
+  maxReps: 3,
   budgetMs: 0,
-  deviceCalls: 2,
-  deviceReps: 1,
+  capMs: 10_000,
+  deviceCalls: 3,
+  deviceReps: 3,
 };
 const QUICK: RepPolicy = {
   warmup: 0,

@@ -54,6 +54,33 @@ Deno.test("upload/download round trips every dtype, odd f16 lengths included", a
   assert.equal(liveBuffers().count, before);
 });
 
+Deno.test("a read-back array owns its bytes: exact length, intact after later maps and frees", async () => {
+  // readback() keeps the runtime's copy of the mapped range instead of copying it again
+  // (takeMapped): the array must not alias staging memory that later reads reuse.
+  const h = await getDevice();
+  const n = 1 << 18;
+  const first = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 7);
+  const a = upload(h, first, "f32", "first");
+  const back = await download(h, a, "f32", n) as Float32Array;
+  destroyBuffer(a);
+  for (let k = 0; k < 3; k++) {
+    const other = upload(h, new Float32Array(n).fill(-1 - k), "f32", `other${k}`);
+    assert.equal((await download(h, other, "f32", n))[n - 1], -1 - k);
+    destroyBuffer(other);
+  }
+  assert.equal(back.buffer.byteLength, n * 4);
+  assert.equal(back[0], -7);
+  assert.equal(back[n - 1], (n - 1) * 0.5 - 7);
+  assert.deepEqual(back, first);
+  // an odd f16 count reads a padded range; the array's buffer is exactly its elements
+  const odd = Float16Array.from([1, 2, 3]);
+  const b = upload(h, odd, "f16", "odd");
+  const oddBack = await download(h, b, "f16", 3);
+  destroyBuffer(b);
+  assert.equal(oddBack.buffer.byteLength, 6);
+  assert.deepEqual([...oddBack], [1, 2, 3]);
+});
+
 Deno.test("storage and uniform sizes round up; writeBuffer writes at an offset", async () => {
   const h = await getDevice();
   const a = createStorageBuffer(h, 0, "empty");

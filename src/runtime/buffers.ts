@@ -222,10 +222,7 @@ export async function readback(h: DeviceHandle, ranges: ReadRange[]): Promise<Ty
         await checkpoint(h, doing); // a validation error explains the failed map better
         throw new DeviceError(`${doing}: mapAsync failed: ${(e as Error).message}`);
       }
-      const data = st.getMappedRange(0, st.size).slice(
-        0,
-        ranges[i].count * gpuBytes(ranges[i].dtype),
-      );
+      const data = takeMapped(st, ranges[i].count * gpuBytes(ranges[i].dtype));
       st.unmap();
       return data;
     }));
@@ -234,6 +231,22 @@ export async function readback(h: DeviceHandle, ranges: ReadRange[]): Promise<Ty
   } finally {
     for (const st of stagings) destroyBuffer(st);
   }
+}
+
+/** Whether a READ mapping's getMappedRange is the runtime's own copy of the bytes, which unmap
+ * only detaches: Deno's is (ext/webgpu/buffer.rs, get_mapped_range copies the mapped range into
+ * a V8-owned vector). A browser may back the ArrayBuffer by the mapping itself. */
+const mappedRangeIsCopy = typeof (globalThis as { Deno?: unknown }).Deno === "object" &&
+  typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === "function";
+
+/** The first `bytes` of a buffer mapped for reading, as an ArrayBuffer of exactly that length
+ * that outlives unmap. Where the mapped range is already a copy it is transferred (no copy
+ * unless the range has padding to drop: on lavapipe, reading 64 MiB back took 140 ms against
+ * 250 ms with a slice, 66 against 114 ms of CPU); otherwise sliced. */
+function takeMapped(st: GPUBuffer, bytes: number): ArrayBuffer {
+  const range = st.getMappedRange(0, st.size);
+  if (!mappedRangeIsCopy) return range.slice(0, bytes);
+  return (range as ArrayBuffer & { transfer(n: number): ArrayBuffer }).transfer(bytes);
 }
 
 function fromBytes(data: ArrayBuffer, dtype: DType): TypedArray {
