@@ -2,7 +2,13 @@
 // ours, per column), which inputs are weights and where the all-uploaded column is measured.
 // `deno test -A bench/bench_test.ts` (no GPU needed).
 import assert from "node:assert/strict";
-import { type RepPolicy, type Row, timeDifferential } from "./harness.ts";
+import {
+  MAX_DEVICE_CALLS,
+  MIN_SPAN_MS,
+  type RepPolicy,
+  type Row,
+  timeDifferential,
+} from "./harness.ts";
 import {
   argmax,
   LLM_DECODE,
@@ -26,14 +32,15 @@ const policy = (deviceCalls: number, deviceReps: number): RepPolicy => ({
 });
 
 Deno.test("timeDifferential: (T(N) - T(1)) / (N - 1) cancels the sync's fixed cost", async () => {
-  // a fixed 11 ms wait plus 2 ms per call, reported by the calls themselves
+  // a fixed 11 ms wait plus 3 ms per call, reported by the calls themselves (T(21) - T(1) =
+  // 60 ms: N stays at the policy's)
   const seen: number[] = [];
   const r = await timeDifferential((n) => {
     seen.push(n);
-    return Promise.resolve(11 + 2 * n);
+    return Promise.resolve(11 + 3 * n);
   }, policy(21, 3));
-  assert.ok(Math.abs(r.perCall - 2) < 1e-9);
-  assert.ok(Math.abs(r.oneCall - 13) < 1e-9);
+  assert.ok(Math.abs(r.perCall - 3) < 1e-9);
+  assert.ok(Math.abs(r.oneCall - 14) < 1e-9);
   assert.deepEqual(r.reps, 3);
   assert.deepEqual(seen, [1, 21, 1, 21, 1, 21]);
 });
@@ -44,8 +51,25 @@ Deno.test("timeDifferential: N below 2 is raised to 2; a negative difference is 
     seen.push(n);
     return Promise.resolve(n === 1 ? 20 : 15);
   }, policy(1, 1));
-  assert.deepEqual(seen, [1, 2]);
+  // a difference that never reaches the span: N grows to its ceiling, and the time is 0
+  assert.deepEqual(seen, [1, 2, 1, MAX_DEVICE_CALLS]);
   assert.deepEqual(r.perCall, 0);
+  assert.equal(r.calls, MAX_DEVICE_CALLS);
+});
+
+Deno.test("timeDifferential: N grows until T(N) - T(1) spans MIN_SPAN_MS (microsecond calls)", async () => {
+  // a GPU: an 11 ms wait and 0.1 ms per call. At N = 21 the difference (2 ms) is below the
+  // wait's jitter; N is raised to cover 1.5 x MIN_SPAN_MS, then the pairs are timed there
+  const seen: number[] = [];
+  const r = await timeDifferential((n) => {
+    seen.push(n);
+    return Promise.resolve(11 + 0.1 * n);
+  }, policy(21, 3));
+  const big = Math.ceil((1.5 * MIN_SPAN_MS) / 0.1);
+  assert.deepEqual(seen, [1, 21, 1, big, 1, big, 1, big]);
+  assert.equal(r.calls, big);
+  assert.ok(Math.abs(r.perCall - 0.1) < 1e-9);
+  assert.equal(r.reps, 3);
 });
 
 Deno.test("timeDifferential: pairs stop once their measured times pass capMs (at least one)", async () => {

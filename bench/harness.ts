@@ -99,16 +99,24 @@ export async function timeIt(
   return { median: median(times), reps: times.length, times };
 }
 
+/** T(N) − T(1) must reach this before N stops growing: a queue wait in Deno has a ~10 ms polling
+ * granularity and jitter of milliseconds, so on a GPU, where a call's kernels take microseconds,
+ * the policy's N alone measured the jitter (device times of 0 or above the kernels' replay). */
+export const MIN_SPAN_MS = 50;
+/** N never grows past this (a call too fast to time then reads as its launch rate). */
+export const MAX_DEVICE_CALLS = 4096;
+
 /** The device-time method, the same for every system: `calls(n)` makes n back-to-back calls
  * with every input resident, outputs left on the device, then one sync; it may return its own
- * elapsed ms (else it is timed here). Pairs of calls(1) and calls(N) are timed alternately;
- * `perCall` = (median T(N) − median T(1)) / (N − 1), which cancels the sync's fixed cost (a
- * queue wait, the readback), and `oneCall` = median T(1). */
+ * elapsed ms (else it is timed here). N starts at the policy's and doubles (by the same rule for
+ * every system) until T(N) − T(1) ≥ MIN_SPAN_MS; then pairs of calls(1) and calls(N) are timed
+ * alternately; `perCall` = (median T(N) − median T(1)) / (N − 1), which cancels the sync's fixed
+ * cost (a queue wait, the readback), and `oneCall` = median T(1). */
 export async function timeDifferential(
   calls: (n: number) => Promise<number | void>,
   p: RepPolicy,
-): Promise<{ perCall: number; oneCall: number; reps: number }> {
-  const n = Math.max(2, p.deviceCalls);
+): Promise<{ perCall: number; oneCall: number; reps: number; calls: number }> {
+  let n = Math.max(2, p.deviceCalls);
   const time = async (k: number) => {
     const t = now();
     const own = await calls(k);
@@ -118,14 +126,26 @@ export async function timeDifferential(
   // the budget counts the measured times (the same rule for every system, whatever its speed)
   let spent = 0;
   const cap = p.capMs ?? 4000;
+  for (;;) {
+    const t1 = await time(1), tn = await time(n);
+    spent += t1 + tn;
+    if (tn - t1 >= MIN_SPAN_MS || n >= MAX_DEVICE_CALLS || spent > cap) {
+      one.push(t1); // the probe at the final N is the first pair
+      many.push(tn);
+      break;
+    }
+    // grow towards the span (at least doubling), estimated from this probe
+    const per = Math.max((tn - t1) / (n - 1), 1e-3);
+    n = Math.min(MAX_DEVICE_CALLS, Math.max(2 * n, Math.ceil((1.5 * MIN_SPAN_MS) / per)));
+  }
   while (one.length < Math.max(1, p.deviceReps)) {
-    if (one.length > 0 && spent > cap) break;
+    if (spent > cap) break;
     one.push(await time(1));
     many.push(await time(n));
     spent += one[one.length - 1] + many[many.length - 1];
   }
   const t1 = median(one), tn = median(many);
-  return { perCall: Math.max(0, (tn - t1) / (n - 1)), oneCall: t1, reps: one.length };
+  return { perCall: Math.max(0, (tn - t1) / (n - 1)), oneCall: t1, reps: one.length, calls: n };
 }
 
 // deno-lint-ignore no-explicit-any

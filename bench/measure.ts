@@ -109,7 +109,7 @@ export async function measure(
     if (c.check(last, "device calls")) {
       row.device_ms = td.perCall;
       row.call_ms = td.oneCall;
-      row.device_calls = n;
+      row.device_calls = td.calls;
     }
   } catch (e) {
     c.fail(`device calls: ${errMessage(e)}`);
