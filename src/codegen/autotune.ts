@@ -47,6 +47,7 @@ export const TILE_CONFIGS: MatmulConfig[] = [
   // 10% of the 8x8 tile either way)
   { kind: "register", tileM: 128, tileN: 64, tileK: 4, threadM: 16, threadN: 8 },
   { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 16 },
 ];
 
 export function autotuneEnabled(): boolean {

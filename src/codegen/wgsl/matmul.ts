@@ -52,7 +52,13 @@ export function chooseMatmulConfig(
     // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile; large
     // shapes with vec4 tiles 8x16 (lavapipe, matmul 1024: 307 ms against 344 for 8x8)
     if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
-    if (m >= 128 && n % 128 === 0 && k % 4 === 0 && k > 0) {
+    // 16x16 vec4 tiles where that still leaves 8 workgroups to share among the CPU's threads
+    // (lavapipe, CPU time at matmul 1024: 16x16 324 ms, 8x16 429 ms; bench/matmul_variants.ts)
+    const vec4Ok = k % 4 === 0 && k > 0 && n % 128 === 0;
+    if (vec4Ok && Math.ceil(m / 128) * (n / 128) >= 8) {
+      return { kind, tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 16 };
+    }
+    if (m >= 128 && vec4Ok) {
       return { kind, tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 };
     }
     if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 };
@@ -246,6 +252,25 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     return out;
   };
 
+  /** The FMAs of `count` k steps, each accumulator's steps together: the large vec4 tiles'
+   * accumulators live in spill slots on CPU adapters, so one load and store of each serves
+   * `count` FMAs (lavapipe, 16x16 tiles at matmul 512: 28 ms CPU time against 50 ms with the
+   * steps one after another). */
+  const accMajorFmas = (count: number): string[] => {
+    const out: string[] = [];
+    for (let s = 0; s < nB; s++) {
+      for (let i = 0; i < threadM; i++) {
+        for (let j = 0; j < threadN; j++) {
+          const acc = `${segments[s].acc}${i}_${j}`;
+          for (let kk = 0; kk < count; kk++) {
+            out.push(`${acc} = fma(a${i}_${kk}, b${s}_${j}_${kk}, ${acc});`);
+          }
+        }
+      }
+    }
+    return out;
+  };
+
   let loop: string[];
   if (register) {
     loop = registerLoop();
@@ -305,10 +330,10 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
           );
         }
         if (vecTile) vec!.lanes = [];
-        sc.lines.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
+        if (!shared) sc.lines.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
         if (!shared) lines.push(...sc.lines);
       }
-      if (shared) lines.push(...shared.lines);
+      if (shared) lines.push(...shared.lines, ...accMajorFmas(count));
       return lines;
     };
     if (vecTile) {
