@@ -1,10 +1,16 @@
-// Matmul kernel variants timed against each other on the default adapter (raw WGSL, no
-// compiler in the loop except for the `ours` row, which is what compile() generates today).
-// Each variant's result is checked against a float64 reference on sampled elements.
-// `deno run -A bench/matmul_variants.ts [--shapes 512,1024,1x128x64] [--only a,b] [--reps 5]`
+// Matmul kernel variants timed against each other on the default adapter: `ours` (what
+// compile() makes), `baseline` (what another checkout makes, `--baseline DIR`), every autotune
+// tile config through the template (`sh…`/`rg…`, `-p` pipelined), and raw-WGSL experiments
+// (`reg…` register tiles, `st…` workgroup-memory staging, probes that hoist loads out of the k
+// loop to split load from FMA time). Each result is checked against a float64 reference on 256
+// sampled elements (probes excepted). Reports wall time and process CPU time per launch.
+// `deno run -A bench/matmul_variants.ts [--shapes 512,1024,8x128x512] [--only a,b] [--reps 5]`
 // A shape is `n` (n x n @ n x n) or `MxKxN`.
 import process from "node:process";
 import { compile, getDevice } from "../src/mod.ts";
+import { targetInput, TILE_CONFIGS } from "../src/codegen/autotune.ts";
+import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
+import { genMatmul, type MatmulConfig } from "../src/codegen/wgsl/matmul.ts";
 
 const h = await getDevice();
 const dev = h.device;
@@ -29,6 +35,30 @@ const compiled = (c: Compile): Gen => (m, k, n) => {
   return { wgsl: "", grid: [0, 0, 0], cg } as unknown as Variant;
 };
 const ours = compiled(compile);
+/** What compile()'s template makes with tile config `cfg` (as autotuning would try it). */
+const withConfig = (cfg: MatmulConfig): Gen => (m, k, n) => {
+  const cg = compile((a, b) => a.matmul(b), { inputs: [{ shape: [m, k] }, { shape: [k, n] }] });
+  for (const w of [cg.program.main, ...cg.program.partitions.values()]) {
+    const l = w.lines.find((x) => x.op === "kernel" && x.node.kind === "matmul");
+    if (!l || l.op !== "kernel") continue;
+    try {
+      const spec = genMatmul(targetInput(w, l, kernelTargetFor(h)), cfg);
+      return { wgsl: spec.wgsl, grid: spec.workgroups as [number, number, number] };
+    } catch (e) {
+      console.log(`config ${JSON.stringify(cfg)} at ${m}x${k}x${n}: ${(e as Error).message}`);
+      return null;
+    }
+  }
+  return null;
+};
+const configs = Object.fromEntries(
+  TILE_CONFIGS.map((c) => [
+    `${
+      c.kind === "shared" ? "sh" : "rg"
+    }${c.tileM}x${c.tileN}x${c.tileK}-${c.threadM}x${c.threadN}${c.pipelined ? "-p" : ""}`,
+    withConfig(c),
+  ]),
+);
 // `--baseline DIR`: also time the kernel another checkout of the project generates
 const baselineDir = Deno.args.includes("--baseline")
   ? Deno.args[Deno.args.indexOf("--baseline") + 1]
@@ -242,6 +272,7 @@ function staged(
 
 const VARIANTS: Record<string, Gen> = {
   ...(baseline ? { baseline } : {}),
+  ...configs,
   "st8x16-k16": staged(8, 16, 8, 8, 16),
   "st8x16-k32": staged(8, 16, 8, 8, 32),
   "st8x8-k16": staged(8, 8, 8, 8, 16),
@@ -304,6 +335,10 @@ const shapes = arg("shapes", "512,1024").split(",").map((s) => {
 const only = arg("only", "");
 const reps = Number(arg("reps", "5"));
 const names = only ? only.split(",") : Object.keys(VARIANTS);
+const unknown = names.filter((x) => !(x in VARIANTS));
+if (unknown.length) {
+  throw new Error(`unknown variants ${unknown} (known: ${Object.keys(VARIANTS)})`);
+}
 
 function rand(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -408,7 +443,8 @@ for (const [m, k, n] of shapes) {
   for (const p of prepared) {
     await p.run(1);
     const [one] = await p.run(1);
-    counts.set(p.name, Math.max(1, Math.min(200, Math.round(100 / Math.max(one, 0.05)))));
+    // (up to 2000 launches: a GPU's queue wait costs milliseconds)
+    counts.set(p.name, Math.max(1, Math.min(2000, Math.round(200 / Math.max(one, 0.01)))));
   }
   const times = new Map<string, number[]>(prepared.map((p) => [p.name, []]));
   const cpus = new Map<string, number[]>(prepared.map((p) => [p.name, []]));

@@ -31,6 +31,10 @@ export interface MatmulConfig {
   tileK: number;
   threadM: number;
   threadN: number;
+  /** Shared template only: the next k slice is read from memory into registers while the
+   * current one is multiplied (register double buffering), and each invocation's columns are
+   * strided by the workgroup width (conflict-free workgroup-memory reads, coalesced stores). */
+  pipelined?: boolean;
 }
 
 export const DEFAULT_MATMUL_CONFIG: MatmulConfig = {
@@ -183,10 +187,11 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
   // vectors where per-invocation runs would be gathers. The shared template and vec4 tiles keep
   // each invocation's tile contiguous.
   const strided = register && !vecTile;
+  const pipelined = !register && c.pipelined === true;
   const rowOf = (i: number) =>
     strided ? `row0 + tr + ${i * wgY}u` : `row0 + tr * ${threadM}u + ${i}u`;
   const colOf = (j: number) =>
-    strided ? `col0 + tc + ${j * wgX}u` : `col0 + tc * ${threadN}u + ${j}u`;
+    strided || pipelined ? `col0 + tc + ${j * wgX}u` : `col0 + tc * ${threadN}u + ${j}u`;
   const top = new Scope(ctx);
   const bv = B === 1 ? iconst(0) : ivar("b", B);
   const vmap = (m: IndexExpr, n: IndexExpr | null, k: IndexExpr | null) => {
@@ -358,7 +363,9 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
    * B slice (tileK x tileN) per paired segment into workgroup memory, then the unrolled
    * register-tile product. */
   function sharedLoop(): string[] {
-    const loadTile = (which: "a" | number): string[] => {
+    /** Staging of one operand slice: each invocation's elements `e`, loaded at slice `kName`
+     * and stored to workgroup memory, or (`dest`) into registers `dest<i>` only. */
+    const loadTile = (which: "a" | number, kName = "k0", dest?: string): string[] => {
       const lines: string[] = [];
       const isA = which === "a";
       const [rows, cols, rowLimit, colLimit] = isA
@@ -369,7 +376,7 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       const tile = isA ? "tileA" : `tileB${which}`;
       for (let i = 0; i < per; i++) {
         const e = `e${isA ? "a" : `b${which}_`}${i}`;
-        const [rowBase, colBase] = isA ? ["row0", "k0"] : ["k0", "col0"];
+        const [rowBase, colBase] = isA ? ["row0", kName] : [kName, "col0"];
         const tail = i * threads + threads > total;
         lines.push(`{`, `  let ${e} = lid + ${i * threads}u;`);
         lines.push(
@@ -393,9 +400,23 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
             : bValues(s, "gc", ivar("gr", K), lc.names)[0];
         }
         lines.push(...s.lines.map((l) => "    " + l), `    val = ${v};`, `  }`);
-        lines.push(`  ${tail ? `if (${e} < ${total}u) ` : ""}{ ${tile}[${e}] = val; }`, `}`);
+        const guard = tail ? `if (${e} < ${total}u) ` : "";
+        lines.push(dest ? `  ${dest}${i} = val;` : `  ${guard}{ ${tile}[${e}] = val; }`, `}`);
       }
       return lines;
+    };
+    /** The stores of registers `src<i>` (loadTile with `dest`) into workgroup memory. */
+    const storeTile = (which: "a" | number, src: string): string[] => {
+      const isA = which === "a";
+      const total = isA ? tileM * tileK : tileK * tileN;
+      const tile = isA ? "tileA" : `tileB${which}`;
+      const out: string[] = [];
+      for (let i = 0; i < Math.ceil(total / threads); i++) {
+        const e = `lid + ${i * threads}u`;
+        const guard = i * threads + threads > total ? `if (${e} < ${total}u) ` : "";
+        out.push(`${guard}{ ${tile}[${e}] = ${src}${i}; }`);
+      }
+      return out;
     };
     const inner: string[] = [];
     for (let kk = 0; kk < tileK; kk++) {
@@ -404,15 +425,43 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       }
       for (let s = 0; s < nB; s++) {
         for (let j = 0; j < threadN; j++) {
-          inner.push(
-            `let b${s}_${j}_${kk} = tileB${s}[${kk}u * ${tileN}u + tc * ${threadN}u + ${j}u];`,
-          );
+          const col = pipelined ? `tc + ${j * wgX}u` : `tc * ${threadN}u + ${j}u`;
+          inner.push(`let b${s}_${j}_${kk} = tileB${s}[${kk}u * ${tileN}u + ${col}];`);
         }
       }
       inner.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
     }
     const loads = [...loadTile("a")];
     for (let s = 0; s < nB; s++) loads.push(...loadTile(s));
+    if (pipelined) {
+      // register double buffering: slice k0 is in registers pa*/pbS_* when the loop body
+      // stores it to workgroup memory; after the barrier the next slice's loads are issued
+      // before the FMAs of this one, so memory latency overlaps the arithmetic
+      const ops: ["a" | number, string][] = [["a", "pa"]];
+      for (let s = 0; s < nB; s++) ops.push([s, `pb${s}_`]);
+      const decl = ops.flatMap(([w, r]) => {
+        const total = w === "a" ? tileM * tileK : tileK * tileN;
+        return Array.from({ length: Math.ceil(total / threads) }, (_, i) => `var ${r}${i} = 0.0;`);
+      });
+      const prefetch = (kName: string) => ops.flatMap(([w, r]) => loadTile(w, kName, r));
+      return [
+        ...decl,
+        `{`,
+        `  let kp = 0u;`,
+        ...prefetch("kp").map((l) => "  " + l),
+        `}`,
+        `for (var k0 = 0u; k0 < ${K}u; k0 = k0 + ${tileK}u) {`,
+        ...ops.flatMap(([w, r]) => storeTile(w, r)).map((l) => "  " + l),
+        `  workgroupBarrier();`,
+        `  if (k0 + ${tileK}u < ${K}u) {`,
+        `    let kp = k0 + ${tileK}u;`,
+        ...prefetch("kp").map((l) => "    " + l),
+        `  }`,
+        ...inner.map((l) => "  " + l),
+        `  workgroupBarrier();`,
+        `}`,
+      ];
+    }
     return [
       `for (var k0 = 0u; k0 < ${K}u; k0 = k0 + ${tileK}u) {`,
       ...loads.map((l) => "  " + l),
