@@ -1,11 +1,14 @@
 // One element an invocation stages into workgroup memory in the k loop of
 // shaders/matmul_shared.wgsl: element E = lid + FIRST of the ROWS x COLS slice TILE (tileA: rows
-// of A from row0, columns from k0; tileB<s>: rows from k0, columns from col0), zero outside the
-// matrix (ROW_LIMIT x COL_LIMIT). PARTIAL: the last round of a slice that is not a multiple of
-// the workgroup size, where invocations past the slice's TILE_SIZE elements load nothing.
-// Slots: E (the element's register name), FIRST, ROW_BASE COL_BASE, COLS, ROW_LIMIT COL_LIMIT,
-// PARTIAL, TILE_SIZE, LOAD (statements computing the operand value at (gr, gc), lines), VALUE
-// (the value's expression), TILE.
+// of A from row0, columns from the slice's k; tileB<s>: rows from the slice's k, columns from
+// col0), zero outside the matrix (ROW_LIMIT x COL_LIMIT). PARTIAL: the last round of a slice
+// that is not a multiple of the workgroup size, where invocations past the slice's TILE_SIZE
+// elements load nothing. TO_REGISTER (shaders/matmul_shared_pipelined.wgsl's prefetch): the
+// value goes to register REGISTER instead, stored to workgroup memory later.
+// Slots: E (the element's register name), FIRST, ROW_BASE COL_BASE (k0, or kp when
+// prefetching), COLS, ROW_LIMIT COL_LIMIT, PARTIAL, TILE_SIZE, LOAD (statements computing the
+// operand value at (gr, gc), lines), VALUE (the value's expression), TO_REGISTER, REGISTER or
+// else TILE.
 {
   let {{E}} = lid + {{FIRST}}u;
   let gr = {{ROW_BASE}} + ({{E}} / {{COLS}}u);
@@ -20,10 +23,15 @@
     {{LOAD}}
     val = {{VALUE}};
   }
+{{#TO_REGISTER}}
+  {{REGISTER}} = val;
+{{/TO_REGISTER}}
+{{^TO_REGISTER}}
 {{#PARTIAL}}
   if ({{E}} < {{TILE_SIZE}}u) { {{TILE}}[{{E}}] = val; }
 {{/PARTIAL}}
 {{^PARTIAL}}
   { {{TILE}}[{{E}}] = val; }
 {{/PARTIAL}}
+{{/TO_REGISTER}}
 }

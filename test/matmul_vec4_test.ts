@@ -53,6 +53,12 @@ const CASES: { name: string; fn: Fn; shapes: number[][]; vec4: boolean }[] = [
     vec4: true,
   },
   {
+    name: "16x16 tiles with a partial row tile and a bias epilogue: [200, 24] x [24, 512]",
+    fn: (a, b, c) => a.matmul(b).add(c),
+    shapes: [[200, 24], [24, 512], [512]],
+    vec4: true,
+  },
+  {
     name: "k of 30: scalar tile",
     fn: (a, b) => a.matmul(b),
     shapes: [[64, 30], [30, 64]],

@@ -2,7 +2,8 @@
 // slots are checked when filled, and every shader's instantiation compiles on the adapter.
 import assert from "node:assert/strict";
 import { compile } from "../src/mod.ts";
-import { selectKernels } from "../src/codegen/autotune.ts";
+import { selectKernels, targetInput, TILE_CONFIGS } from "../src/codegen/autotune.ts";
+import { genMatmul, type MatmulConfig } from "../src/codegen/wgsl/matmul.ts";
 import { COMPILE_TARGET } from "../src/codegen/wgsl/target.ts";
 import type { TensorProxy } from "../src/fx/tracer.ts";
 import { F16_BITS_HELPERS } from "../src/codegen/wgsl/f16_storage.ts";
@@ -93,7 +94,7 @@ Deno.test("fillShader: sections, and lists of lines at the slot's indentation", 
 type MatmulFn = (...xs: TensorProxy[]) => TensorProxy | TensorProxy[];
 /** Matmul graphs that between them reach every flavour and part of the templates: tails in m,
  * n and k (k of 3: no unrolled main loop), a fused epilogue, paired and side-by-side matmuls,
- * and a batch past 65535 workgroups (the folded grid). */
+ * a batch past 65535 workgroups (the folded grid), and n of 128 (16x16 vec4 tiles). */
 const MATMUL_GRAPHS: [MatmulFn, number[][]][] = [
   [(a, b) => a.matmul(b), [[70, 30], [30, 70]]],
   [(a, b) => a.matmul(b), [[40, 3], [3, 40]]],
@@ -101,19 +102,41 @@ const MATMUL_GRAPHS: [MatmulFn, number[][]][] = [
   [(x, w1, w3) => x.matmul(w1).silu().mul(x.matmul(w3)), [[64, 32], [32, 64], [32, 64]]],
   [(x, a, b) => [x.matmul(a), x.matmul(b).relu()], [[20, 32], [32, 48], [32, 16]]],
   [(a, b) => a.matmul(b), [[70000, 2, 4], [70000, 4, 2]]],
+  [(a, b, c) => a.matmul(b).add(c), [[136, 32], [32, 128], [128]]],
+];
+
+/** Tile configs no shape chooses, rendered for every MATMUL_GRAPHS kernel: the smallest
+ * pipelined autotune config, 32x40 tiles of 80 invocations whose slices are not a multiple of
+ * the workgroup (PARTIAL tile loads and stores), with and without pipelining, and the 16x16
+ * vec4 register tile. */
+const EXTRA_CONFIGS: MatmulConfig[] = [
+  TILE_CONFIGS.find((c) => c.pipelined && c.tileM === 64 && c.tileN === 64)!,
+  { kind: "shared", tileM: 32, tileN: 40, tileK: 12, threadM: 4, threadN: 4 },
+  { kind: "shared", tileM: 32, tileN: 40, tileK: 12, threadM: 4, threadN: 4, pipelined: true },
+  TILE_CONFIGS.find((c) => c.kind === "register" && c.threadM === 16 && c.threadN === 16)!,
 ];
 
 let matmulKernels: string[] | undefined;
-/** Every matmul kernel of MATMUL_GRAPHS for the shared and the register template. */
+/** Every matmul kernel of MATMUL_GRAPHS for the shared and the register template, with the
+ * chosen configs and with EXTRA_CONFIGS. */
 function matmulModules(): string[] {
   if (matmulKernels) return matmulKernels;
   matmulKernels = [];
   for (const [fn, shapes] of MATMUL_GRAPHS) {
     const cg = compile(fn, { inputs: shapes.map((shape) => ({ shape })) });
     for (const matmulKind of ["shared", "register"] as const) {
-      const chosen = selectKernels(cg.program, { ...COMPILE_TARGET, matmulKind });
+      const target = { ...COMPILE_TARGET, matmulKind };
+      const chosen = selectKernels(cg.program, target);
       for (const [line, spec] of chosen) {
         if (line.node.kind === "matmul") matmulKernels.push(spec.wgsl);
+      }
+    }
+    for (const w of [cg.program.main, ...cg.program.partitions.values()]) {
+      for (const l of w.lines) {
+        if (l.op !== "kernel" || l.node.kind !== "matmul") continue;
+        for (const cfg of EXTRA_CONFIGS) {
+          matmulKernels.push(genMatmul(targetInput(w, l, COMPILE_TARGET), cfg).wgsl);
+        }
       }
     }
   }
@@ -123,9 +146,10 @@ function matmulModules(): string[] {
 /** The matmul kernels filled from template `name`, checked to cover its variants. */
 function matmulInstantiations(name: ShaderName): string[] {
   const all = matmulModules();
-  const shared = all.filter((m) => m.includes("workgroupBarrier()"));
+  const pipelined = all.filter((m) => m.includes("let kp = 0u;"));
+  const shared = all.filter((m) => m.includes("workgroupBarrier()") && !pipelined.includes(m));
   const vec4 = all.filter((m) => m.includes("for (var kq = 0u;"));
-  const register = all.filter((m) => !shared.includes(m) && !vec4.includes(m));
+  const register = all.filter((m) => !m.includes("workgroupBarrier()") && !vec4.includes(m));
   const pick = (mods: string[], ...variants: RegExp[]) => {
     for (const v of variants) assert.ok(mods.some((m) => v.test(m)), `${name}: no ${v}`);
     return mods;
@@ -133,14 +157,22 @@ function matmulInstantiations(name: ShaderName): string[] {
   switch (name) {
     case "matmul_shared":
       return pick(shared, /let wlin/, /tileB1/);
+    case "matmul_shared_pipelined":
+      return pick(pipelined, /let wlin/, /pb1_0 = val;/, /if \(lid \+ \d+u < \d+u\) \{ tile/);
     case "matmul_register":
       return pick(register, /var k0 = 0u/, /var k1 = /, /let wlin/);
     case "matmul_register_vec4":
-      return pick(vec4, /silu|exp/);
+      // (16x16 tiles: acc0_15_15, each accumulator's four k steps together)
+      return pick(vec4, /silu|exp/, /acc0_15_15 = fma\(a15_3, b0_15_3, acc0_15_15\);\n\s*\}/);
     case "matmul_shared_tile_load":
-      // (PARTIAL, a slice that is not a multiple of the workgroup, comes only with tile configs
-      // none of the chosen ones is; the sections test fills it)
-      return pick(shared, /\{ tileA\[ea0\] = val; \}/, /\{ tileB0\[eb0_0\] = val; \}/);
+      // stores to workgroup memory, whole and PARTIAL, and (pipelined) to registers
+      return pick(
+        [...shared, ...pipelined],
+        /\{ tileA\[ea0\] = val; \}/,
+        /\{ tileB0\[eb0_0\] = val; \}/,
+        /if \(ea\d+ < \d+u\) \{ tileA\[ea\d+\] = val; \}/,
+        /pa0 = val;/,
+      );
     default:
       return pick(all, /let om = /, /else if \(on < \d+u\) \{|else \{/);
   }
@@ -266,6 +298,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       return out;
     }
     case "matmul_shared":
+    case "matmul_shared_pipelined":
     case "matmul_register":
     case "matmul_register_vec4":
     case "matmul_shared_tile_load":

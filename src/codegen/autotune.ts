@@ -47,6 +47,13 @@ export const TILE_CONFIGS: MatmulConfig[] = [
   // 10% of the 8x8 tile either way)
   { kind: "register", tileM: 128, tileN: 64, tileK: 4, threadM: 16, threadN: 8 },
   { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 16 },
+  // GPUs: 8x8 register tiles per thread with the next k slice prefetched into registers
+  // (register double buffering) and conflict-free column-strided reads of workgroup memory
+  { kind: "shared", tileM: 128, tileN: 128, tileK: 8, threadM: 8, threadN: 8, pipelined: true },
+  { kind: "shared", tileM: 128, tileN: 128, tileK: 16, threadM: 8, threadN: 8, pipelined: true },
+  { kind: "shared", tileM: 64, tileN: 128, tileK: 16, threadM: 4, threadN: 8, pipelined: true },
+  { kind: "shared", tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4, pipelined: true },
 ];
 
 /** Autotune timing: launches are doubled until r launches take this much longer than one. */
@@ -80,7 +87,7 @@ export function autotuneScript(w: WrapperCodegen): string {
 }
 
 /** A kernel line's group as codegen input for `target`. */
-function targetInput(w: WrapperCodegen, l: KernelLine, t: KernelTarget): GroupInput {
+export function targetInput(w: WrapperCodegen, l: KernelLine, t: KernelTarget): GroupInput {
   return {
     ...w.sched.groupInput(l.spec.name, l.node.members),
     matmulKind: t.matmulKind,

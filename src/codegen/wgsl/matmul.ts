@@ -12,12 +12,12 @@
 // The inner k loop over a slice is fully unrolled: straight-line WGSL ran 5–9x faster than the
 // same kernels written with loops on CPU adapters (measured in Chromium/SwiftShader).
 // The fixed text of each flavour is a template in shaders/ (matmul_shared.wgsl,
-// matmul_register.wgsl, matmul_register_vec4.wgsl, with the parts matmul_shared_tile_load.wgsl
-// and matmul_output_element.wgsl); this file generates the statements its slots take.
+// matmul_shared_pipelined.wgsl, matmul_register.wgsl, matmul_register_vec4.wgsl, with the parts
+// matmul_shared_tile_load.wgsl and matmul_output_element.wgsl); this file generates the
+// statements its slots take.
 import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
-import type { IRBuffer, MatmulDef } from "../../inductor/ir.ts";
-import { loadsOf, valueVars, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
+import { valueVars, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat, vectorizeOn } from "./kernel_context.ts";
 import { settleVectorBindings, VEC, type VectorAccess } from "./vector_access.ts";
 import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
@@ -25,34 +25,9 @@ import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
 import { fillShaderLines, type ShaderSlots } from "./shader_template.ts";
 import { chooseMatmulConfig, type MatmulConfig } from "./matmul_config.ts";
 import { opaqueStep } from "./ieee.ts";
+import { matmulSegments, type Segment } from "./matmul_segments.ts";
 
 export { chooseMatmulConfig, DEFAULT_MATMUL_CONFIG, type MatmulConfig } from "./matmul_config.ts";
-
-interface Segment {
-  mm: IRBuffer;
-  def: MatmulDef;
-  /** First column in the side-by-side layout (0 when paired). */
-  offset: number;
-  /** Accumulator name prefix of this segment. */
-  acc: string;
-}
-
-/** Which matmul members a buffer's value depends on inside the group (through inlined
- * pointwise members). */
-function matmulSources(b: IRBuffer, g: GroupInput, seen = new Set<string>()): Set<string> {
-  const out = new Set<string>();
-  if (seen.has(b.name)) return out;
-  seen.add(b.name);
-  if (b.def.kind !== "pointwise") return out;
-  const names = new Set(g.members.map((m) => m.name));
-  for (const l of loadsOf(b.def.body).values()) {
-    if (!names.has(l.buf)) continue;
-    const src = g.buffer(l.buf);
-    if (src.def.kind === "matmul") out.add(src.name);
-    else for (const x of matmulSources(src, g, seen)) out.add(x);
-  }
-  return out;
-}
 
 export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   if (!vectorizeOn(g)) return renderMatmul(g, cfg);
@@ -67,50 +42,7 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
 
 function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): KernelSpec {
   const ctx = new KernelContext(g, vec);
-  const mms = g.members.filter((m) => m.def.kind === "matmul");
-  const first = mms[0].def as MatmulDef;
-  for (const mm of mms) {
-    const d = mm.def as MatmulDef;
-    if (d.a.key !== first.a.key || d.batch !== first.batch || d.m !== first.m || d.k !== first.k) {
-      throw new CompileError(
-        `kernel ${g.name}: matmuls ${mms[0].name} and ${mm.name} do not share an A operand`,
-      );
-    }
-  }
-  const paired = mms.length > 1 && mms.every((m) => (m.def as MatmulDef).n === first.n);
-  const segments: Segment[] = [];
-  let nTotal = 0;
-  for (const mm of mms) {
-    const d = mm.def as MatmulDef;
-    segments.push({ mm, def: d, offset: paired ? 0 : nTotal, acc: `acc${segments.length}_` });
-    nTotal = paired ? d.n : nTotal + d.n;
-  }
-  // epilogue members, each attached to the segment(s) whose output it reads
-  const epilogueOf = new Map<IRBuffer, Segment>();
-  for (const m of g.members) {
-    if (m.def.kind === "matmul") continue;
-    if (m.def.kind !== "pointwise") {
-      throw new CompileError(
-        `kernel ${g.name}: ${m.name} (${m.def.kind}) cannot be a matmul epilogue`,
-      );
-    }
-    const src = matmulSources(m, g);
-    if (src.size === 0 || (!paired && src.size > 1)) {
-      throw new CompileError(
-        `kernel ${g.name}: epilogue ${m.name} must read ${paired ? "the" : "exactly one"} ` +
-          `matmul of the kernel (reads ${src.size})`,
-      );
-    }
-    const seg = segments.find((s) => src.has(s.mm.name))!;
-    const count = m.def.ranges.reduce((p, x) => p * x, 1);
-    if (count !== seg.def.batch * seg.def.m * seg.def.n) {
-      throw new CompileError(
-        `kernel ${g.name}: epilogue ${m.name} iterates ${count} elements, the matmul ` +
-          `${seg.mm.name} makes ${seg.def.batch * seg.def.m * seg.def.n}`,
-      );
-    }
-    epilogueOf.set(m, seg);
-  }
+  const { first, paired, segments, nTotal, epilogueOf } = matmulSegments(g);
   const M = first.m, K = first.k, B = first.batch;
   // (the wide vec4 tile only where vector loads are tried)
   const c = cfg ?? chooseMatmulConfig(M, nTotal, g.matmulKind ?? "shared", vec ? K : 0);
@@ -141,10 +73,11 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
   // vectors where per-invocation runs would be gathers. The shared template and vec4 tiles keep
   // each invocation's tile contiguous.
   const strided = register && !vecTile;
+  const pipelined = !register && c.pipelined === true;
   const rowOf = (i: number) =>
     strided ? `row0 + tr + ${i * wgY}u` : `row0 + tr * ${threadM}u + ${i}u`;
   const colOf = (j: number) =>
-    strided ? `col0 + tc + ${j * wgX}u` : `col0 + tc * ${threadN}u + ${j}u`;
+    strided || pipelined ? `col0 + tc + ${j * wgX}u` : `col0 + tc * ${threadN}u + ${j}u`;
   const top = new Scope(ctx);
   const bv = B === 1 ? iconst(0) : ivar("b", B);
   const vmap = (m: IndexExpr, n: IndexExpr | null, k: IndexExpr | null) => {
@@ -210,6 +143,25 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     return out;
   };
 
+  /** The FMAs of `count` k steps, each accumulator's steps together: the large vec4 tiles'
+   * accumulators live in spill slots on CPU adapters, so one load and store of each serves
+   * `count` FMAs (lavapipe, 16x16 tiles at matmul 512: 28 ms CPU time against 50 ms with the
+   * steps one after another). */
+  const accMajorFmas = (count: number): string[] => {
+    const out: string[] = [];
+    for (let s = 0; s < nB; s++) {
+      for (let i = 0; i < threadM; i++) {
+        for (let j = 0; j < threadN; j++) {
+          const acc = `${segments[s].acc}${i}_${j}`;
+          for (let kk = 0; kk < count; kk++) {
+            out.push(`${acc} = fma(a${i}_${kk}, b${s}_${j}_${kk}, ${acc});`);
+          }
+        }
+      }
+    }
+    return out;
+  };
+
   const loop: ShaderSlots = register ? registerLoop() : sharedLoop();
 
   /** The k loop of the register kernel: straight-line, unrolled by tileK, operands read at
@@ -269,10 +221,10 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
           );
         }
         if (vecTile) vec!.lanes = [];
-        sc.lines.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
+        if (!shared) sc.lines.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
         if (!shared) lines.push(...sc.lines);
       }
-      if (shared) lines.push(...shared.lines);
+      if (shared) lines.push(...shared.lines, ...accMajorFmas(count));
       return lines;
     };
     if (vecTile) {
@@ -298,7 +250,9 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
    * B slice (tileK x tileN) per paired segment into workgroup memory, then the unrolled
    * register-tile product. */
   function sharedLoop(): ShaderSlots {
-    const loadTile = (which: "a" | number): string[] => {
+    /** Staging of one operand slice: each invocation's elements `e`, loaded at slice `kName`
+     * and stored to workgroup memory, or (`dest`) into registers `dest<i>` only. */
+    const loadTile = (which: "a" | number, kName = "k0", dest?: string): string[] => {
       const lines: string[] = [];
       const isA = which === "a";
       const [rows, cols, rowLimit, colLimit] = isA
@@ -309,7 +263,7 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       const tile = isA ? "tileA" : `tileB${which}`;
       for (let i = 0; i < per; i++) {
         const e = `e${isA ? "a" : `b${which}_`}${i}`;
-        const [rowBase, colBase] = isA ? ["row0", "k0"] : ["k0", "col0"];
+        const [rowBase, colBase] = isA ? ["row0", kName] : [kName, "col0"];
         const s = top.child();
         let v: string;
         if (isA) v = s.value(ctx.body(first.a, vmap(ivar("gr", M), null, ivar("gc", K))));
@@ -334,6 +288,8 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
           TILE_SIZE: total,
           LOAD: s.lines,
           VALUE: v,
+          TO_REGISTER: dest !== undefined,
+          REGISTER: `${dest}${i}`,
           TILE: tile,
         }));
       }
@@ -346,16 +302,13 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       }
       for (let s = 0; s < nB; s++) {
         for (let j = 0; j < threadN; j++) {
-          inner.push(
-            `let b${s}_${j}_${kk} = tileB${s}[${kk}u * ${tileN}u + tc * ${threadN}u + ${j}u];`,
-          );
+          const col = pipelined ? `tc + ${j * wgX}u` : `tc * ${threadN}u + ${j}u`;
+          inner.push(`let b${s}_${j}_${kk} = tileB${s}[${kk}u * ${tileN}u + ${col}];`);
         }
       }
       inner.push(...fmas((i) => `a${i}_${kk}`, (s, j) => `b${s}_${j}_${kk}`));
     }
-    const loads = [...loadTile("a")];
-    for (let s = 0; s < nB; s++) loads.push(...loadTile(s));
-    return {
+    const tiles: ShaderSlots = {
       TILE_A_SIZE: tileM * tileK,
       TILE_B_DECLS: Array.from(
         { length: nB },
@@ -363,8 +316,35 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
       ),
       K,
       TILE_K: tileK,
-      LOAD_TILES: loads,
       TILE_PRODUCT: inner,
+    };
+    if (!pipelined) {
+      const loads = [...loadTile("a")];
+      for (let s = 0; s < nB; s++) loads.push(...loadTile(s));
+      return { ...tiles, LOAD_TILES: loads };
+    }
+    // register double buffering (shaders/matmul_shared_pipelined.wgsl): operand `w`'s elements
+    // of a slice in registers `r<i>`, stored to workgroup memory at the top of the loop body
+    const ops: ["a" | number, string][] = [["a", "pa"]];
+    for (let s = 0; s < nB; s++) ops.push([s, `pb${s}_`]);
+    const regs: string[] = [], stores: string[] = [];
+    for (const [w, r] of ops) {
+      const total = w === "a" ? tileM * tileK : tileK * tileN;
+      const tile = w === "a" ? "tileA" : `tileB${w}`;
+      for (let i = 0; i < Math.ceil(total / threads); i++) {
+        const e = `lid + ${i * threads}u`;
+        const guard = i * threads + threads > total ? `if (${e} < ${total}u) ` : "";
+        regs.push(`var ${r}${i} = 0.0;`);
+        stores.push(`${guard}{ ${tile}[${e}] = ${r}${i}; }`);
+      }
+    }
+    const prefetch = () => ops.flatMap(([w, r]) => loadTile(w, "kp", r));
+    return {
+      ...tiles,
+      PREFETCH_REGISTERS: regs,
+      PREFETCH_FIRST: prefetch(),
+      STORE_TILES: stores,
+      PREFETCH_NEXT: prefetch(),
     };
   }
 
@@ -436,7 +416,7 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     }
   }
   const flavour = !register
-    ? "matmul_shared"
+    ? pipelined ? "matmul_shared_pipelined" : "matmul_shared"
     : vecTile
     ? "matmul_register_vec4"
     : "matmul_register";

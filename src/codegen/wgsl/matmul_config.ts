@@ -13,6 +13,10 @@ export interface MatmulConfig {
   tileK: number;
   threadM: number;
   threadN: number;
+  /** Shared template only: the next k slice is read from memory into registers while the
+   * current one is multiplied (register double buffering), and each invocation's columns are
+   * strided by the workgroup width (conflict-free workgroup-memory reads, coalesced stores). */
+  pipelined?: boolean;
 }
 
 export const DEFAULT_MATMUL_CONFIG: MatmulConfig = {
@@ -34,7 +38,13 @@ export function chooseMatmulConfig(
     // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile; large
     // shapes with vec4 tiles 8x16 (lavapipe, matmul 1024: 307 ms against 344 for 8x8)
     if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
-    if (m >= 128 && n % 128 === 0 && k % 4 === 0 && k > 0) {
+    // 16x16 vec4 tiles where that still leaves 8 workgroups to share among the CPU's threads
+    // (lavapipe, CPU time at matmul 1024: 16x16 324 ms, 8x16 429 ms; bench/matmul_variants.ts)
+    const vec4Ok = k % 4 === 0 && k > 0 && n % 128 === 0;
+    if (vec4Ok && Math.ceil(m / 128) * (n / 128) >= 8) {
+      return { kind, tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 16 };
+    }
+    if (m >= 128 && vec4Ok) {
       return { kind, tileM: 64, tileN: 128, tileK: 4, threadM: 8, threadN: 16 };
     }
     if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 8 };

@@ -1,0 +1,115 @@
+// The GPU (workgroup-memory) matmul template with `pipelined` tile configs (matmul.ts: the next
+// k slice prefetched into registers, column-strided thread tiles), as autotuning would try them
+// on a GPU adapter, run on the default adapter against the float64 reference: partial row,
+// column and k tiles, a fused epilogue, SwiGLU's paired matmuls, a transposed weight and a batch.
+// Also checks that autotuning offers these configs to GPU adapters.
+import assert from "node:assert/strict";
+import { compile, getDevice, interpret, type TypedArray } from "../src/mod.ts";
+import { targetInput, TILE_CONFIGS } from "../src/codegen/autotune.ts";
+import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
+import { genMatmul, type MatmulConfig } from "../src/codegen/wgsl/matmul.ts";
+import type { KernelSpec } from "../src/codegen/wgsl/kernel_spec.ts";
+import { assertClose, type Fn, freshSeed, LOOSE, randomArray, rng } from "./helpers.ts";
+
+const PIPELINED = TILE_CONFIGS.filter((c) => c.pipelined);
+
+const CASES: { name: string; fn: Fn; shapes: number[][] }[] = [
+  {
+    name: "a @ b [130, 40] x [40, 136]",
+    fn: (a, b) => a.matmul(b),
+    shapes: [[130, 40], [40, 136]],
+  },
+  {
+    name: "relu(a @ b + bias) [64, 48] x [48, 128]",
+    fn: (a, b, c) => a.matmul(b).add(c).relu(),
+    shapes: [[64, 48], [48, 128], [128]],
+  },
+  {
+    name: "SwiGLU silu(x @ w1) * (x @ w3) [70, 32]",
+    fn: (x, w1, w3) => x.matmul(w1).silu().mul(x.matmul(w3)),
+    shapes: [[70, 32], [32, 96], [32, 96]],
+  },
+  {
+    name: "linear x @ w^T [33, 20] x [72, 20]",
+    fn: (x, w) => x.matmul(w.transpose(0, 1)),
+    shapes: [[33, 20], [72, 20]],
+  },
+  {
+    name: "bmm [2, 24, 16] x [2, 16, 40]",
+    fn: (a, b) => a.matmul(b),
+    shapes: [[2, 24, 16], [2, 16, 40]],
+  },
+];
+
+/** Runs one kernel spec: bindings named argI take input I, the others are zeroed outputs. */
+async function runSpec(
+  spec: KernelSpec,
+  inputs: Float32Array[],
+  outBytes: number,
+): Promise<Float32Array> {
+  const dev = (await getDevice()).device;
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const bufs = spec.bindings.map((b) => {
+    const arg = /^arg(\d+)$/.exec(b.storage);
+    const data = arg ? inputs[Number(arg[1])] : null;
+    const size = Math.ceil((data ? data.byteLength : outBytes) / 16) * 16;
+    const g = dev.createBuffer({ size, usage });
+    if (data) dev.queue.writeBuffer(g, 0, data);
+    return g;
+  });
+  const out = spec.bindings.findIndex((b) => b.storage === spec.stores[0]);
+  assert.ok(out >= 0, `${spec.name}: stored buffer bound`);
+  const module = dev.createShaderModule({ code: spec.wgsl });
+  const pipeline = await dev.createComputePipelineAsync({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const read = dev.createBuffer({
+    size: outBytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = dev.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    dev.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    }),
+  );
+  pass.dispatchWorkgroups(...(spec.workgroups as [number, number, number]));
+  pass.end();
+  enc.copyBufferToBuffer(bufs[out], 0, read, 0, outBytes);
+  dev.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const got = new Float32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const b of [...bufs, read]) b.destroy();
+  return got;
+}
+
+Deno.test("pipelined workgroup-memory matmul configs match the reference", async (t) => {
+  assert.ok(PIPELINED.length > 0 && PIPELINED.every((c) => c.kind === "shared"));
+  const seed = freshSeed();
+  const h = await getDevice();
+  for (const c of CASES) {
+    await t.step(`${c.name} (seed ${seed})`, async () => {
+      const r = rng(seed);
+      const xs = c.shapes.map((s) => randomArray(s, "f32", r, -1, 1) as Float32Array);
+      const cg = compile(c.fn, { inputs: c.shapes.map((shape) => ({ shape })) });
+      const want = (interpret(cg.graph, xs) as TypedArray[])[0];
+      const lines = [cg.program.main, ...cg.program.partitions.values()].flatMap((w) =>
+        w.lines.flatMap((l) => l.op === "kernel" && l.node.kind === "matmul" ? [{ w, l }] : [])
+      );
+      assert.equal(lines.length, 1, "one matmul kernel");
+      const { w, l } = lines[0];
+      for (const cfg of PIPELINED) {
+        const spec = genMatmul(targetInput(w, l, kernelTargetFor(h)), cfg as MatmulConfig);
+        assert.match(spec.wgsl, /workgroupBarrier/);
+        const got = await runSpec(spec, xs, want.length * 4);
+        assertClose(got, want, LOOSE, `${c.name} with ${JSON.stringify(cfg)}`);
+      }
+    });
+  }
+});
