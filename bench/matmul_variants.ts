@@ -437,23 +437,32 @@ for (const [m, k, n] of shapes) {
     }
     prepared.push({ name, run });
   }
-  // interleaved repetitions; a launch count so that each timing is at least ~100 ms
+  // interleaved repetitions of (c launches + wait) − (1 launch + wait), over c − 1: the wait's
+  // fixed cost (~11 ms in Deno, with milliseconds of jitter) cancels; c is raised until the
+  // difference spans ~200 ms (on a GPU a launch takes microseconds)
   const flop = 2 * m * k * n;
   const counts = new Map<string, number>();
   for (const p of prepared) {
     await p.run(1);
-    const [one] = await p.run(1);
-    // (up to 2000 launches: a GPU's queue wait costs milliseconds)
-    counts.set(p.name, Math.max(1, Math.min(2000, Math.round(200 / Math.max(one, 0.01)))));
+    let c = 4;
+    for (;;) {
+      const [one] = await p.run(1);
+      const [many] = await p.run(c);
+      const span = many - one;
+      if (span >= 200 || c >= 8192) break;
+      c = Math.min(8192, Math.max(2 * c, Math.ceil((300 * c) / Math.max(span, 0.01))));
+    }
+    counts.set(p.name, c);
   }
   const times = new Map<string, number[]>(prepared.map((p) => [p.name, []]));
   const cpus = new Map<string, number[]>(prepared.map((p) => [p.name, []]));
   for (let r = 0; r < reps; r++) {
     for (const p of prepared) {
       const c = counts.get(p.name)!;
+      const [wall1, cpu1] = await p.run(1);
       const [wall, cpu] = await p.run(c);
-      times.get(p.name)!.push(wall / c);
-      cpus.get(p.name)!.push(cpu / c);
+      times.get(p.name)!.push(Math.max(wall - wall1, 1e-6) / (c - 1));
+      cpus.get(p.name)!.push(Math.max(cpu - cpu1, 1e-6) / (c - 1));
     }
   }
   const med = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1];
