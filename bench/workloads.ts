@@ -90,14 +90,17 @@ const SLOW: RepPolicy = {
   deviceCalls: 6,
   deviceReps: 3,
 };
-/** Seconds per call on a CPU adapter: one timed repetition, N = 2. */
+/** Seconds per call on a CPU adapter: N = 2; up to 3 repetitions and 3 device pairs, but one
+ * of each for a system whose first took more than capMs (a call of a few ms on one adapter is
+ * seconds on another, or for a slower system: one sample of a 50 ms call is noise). */
 const HEAVY: RepPolicy = {
   warmup: 0,
-  minReps: 1,
-  maxReps: 1,
+  minReps: 3,
+  maxReps: 3,
   budgetMs: 0,
+  capMs: 2500,
   deviceCalls: 2,
-  deviceReps: 1,
+  deviceReps: 3,
 };
 const QUICK: RepPolicy = {
   warmup: 0,
