@@ -11,7 +11,8 @@ export interface SweepOptions {
   quick: boolean;
   /** Workload names or families (default: matvec, softmax, layernorm, rmsnorm). */
   only: string[] | null;
-  /** `inductor.reductionLayout` values ("auto", "serial", "64x1x4", …). */
+  /** `inductor.reductionLayout` values ("auto", "serial", "64x1x4", …), or "autotune" (auto
+   * with inductor.maxAutotune: the candidates timed on the adapter at prepare()). */
   layouts: string[];
   /** Interleaved rounds (each a (1 call, N calls) pair per layout). */
   rounds: number;
@@ -67,7 +68,10 @@ async function prepareLayout(
   const cg = compile(w.fn, {
     inputs: w.specs,
     params,
-    config: { "inductor.reductionLayout": layout },
+    // "autotune": the layouts timed on the adapter at prepare() (inductor.maxAutotune)
+    config: layout === "autotune"
+      ? { "inductor.maxAutotune": true }
+      : { "inductor.reductionLayout": layout },
   });
   await cg.prepare();
   const acts = inputs.filter((_, i) => !isWeight(w, i));
