@@ -20,7 +20,7 @@ import {
   timeGreedy,
 } from "./llm.ts";
 import { finish } from "./suite.ts";
-import { isWeight, uploadAllMatters, workloads } from "./workloads.ts";
+import { isWeight, select, uploadAllMatters, workloads } from "./workloads.ts";
 
 const policy = (deviceCalls: number, deviceReps: number): RepPolicy => ({
   warmup: 0,
@@ -189,4 +189,15 @@ Deno.test("llm: timeGreedy feeds each step the argmax of the last logits; rows i
   assert.equal(pre.tokens_per_s, 2000);
   assert.equal(dec.workload, LLM_DECODE);
   assert.equal(dec.tokens_per_s, 50);
+});
+
+Deno.test("select: --only by name or family; matmul-2048 only by name or with --full", () => {
+  const all = workloads(false);
+  const names = (only: string[] | null, full = false) => select(all, only, full).map((w) => w.name);
+  assert.deepEqual(names(["matmul"]), ["matmul-512", "matmul-1024"]);
+  assert.deepEqual(names(["matmul"], true), ["matmul-512", "matmul-1024", "matmul-2048"]);
+  assert.deepEqual(names(["matmul-2048"]), ["matmul-2048"]);
+  assert.deepEqual(names(["decoder"]), ["decoder-1x128", "decoder-8x128"]);
+  assert.ok(!names(null).includes("matmul-2048"));
+  assert.ok(names(null, true).includes("matmul-2048"));
 });

@@ -27,11 +27,12 @@ const npmSpecifiers: esbuild.Plugin = {
   },
 };
 
-async function bundleSuite(): Promise<string> {
-  const outfile = `${CACHE}/browser/suite.js`;
+/** Bundles `entry` (a file under bench/) with the library into .bench-cache/browser/. */
+async function bundlePage(entry: string): Promise<string> {
+  const outfile = `${CACHE}/browser/${entry.replace(/\.ts$/, ".js")}`;
   try {
     await esbuild.build({
-      entryPoints: [`${ROOT}/bench/browser_entry.ts`],
+      entryPoints: [`${ROOT}/bench/${entry}`],
       outfile,
       bundle: true,
       format: "esm",
@@ -80,6 +81,7 @@ function serve(files: Record<string, string>): Deno.HttpServer<Deno.NetAddr> {
     if (path === "/") {
       return new Response(PAGE, { headers: { ...headers, "content-type": "text/html" } });
     }
+    if (path === "/favicon.ico") return new Response(null, { status: 204, headers });
     try {
       const body = await Deno.readFile(file!);
       const ext = file!.split(".").pop()!;
@@ -103,10 +105,17 @@ async function findChromium(): Promise<string> {
   );
 }
 
-export async function runBrowser(o: CliOptions, log: (s: string) => void): Promise<SuiteResult> {
+/** Opens `entry` (a bench/ module exporting `run(opts)`) in headless Chromium with WebGPU on
+ * SwiftShader, calls `run(opts)` in the page and returns its result with the browser's
+ * version. */
+export async function runInPage<O, R>(
+  entry: string,
+  opts: O,
+  log: (s: string) => void,
+): Promise<{ result: R; browser: string }> {
   await ensurePeers(log);
   const executablePath = await findChromium();
-  const [suite, tfjs] = [await bundleSuite(), await bundleTfjs("browser")];
+  const [suite, tfjs] = [await bundlePage(entry), await bundleTfjs("browser")];
   const server = serve({ "/suite.js": suite, "/tfjs.js": tfjs });
   const browser = await chromium.launch({
     executablePath,
@@ -118,18 +127,24 @@ export async function runBrowser(o: CliOptions, log: (s: string) => void): Promi
     page.on("pageerror", (e) => log(`[page error] ${e.message}`));
     await page.goto(`http://127.0.0.1:${server.addr.port}/`);
     await page.waitForFunction(() => (globalThis as { __ready?: boolean }).__ready === true);
-    const opts = { quick: o.quick, full: o.full, only: o.only, systems: o.systems };
-    const res = await page.evaluate(
-      (x) =>
-        (globalThis as unknown as {
-          __run: (o: unknown) => Promise<SuiteResult>;
-        }).__run(x),
-      opts,
-    );
+    const result = await page.evaluate(
+      (x) => (globalThis as unknown as { __run: (o: unknown) => Promise<R> }).__run(x),
+      opts as unknown,
+    ) as R;
     const ua = await page.evaluate(() => navigator.userAgent);
-    return { ...res, device: `${res.device}; ${ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua}` };
+    return { result, browser: ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua };
   } finally {
     await browser.close();
     await server.shutdown();
   }
+}
+
+export async function runBrowser(o: CliOptions, log: (s: string) => void): Promise<SuiteResult> {
+  const opts = { quick: o.quick, full: o.full, only: o.only, systems: o.systems };
+  const { result, browser } = await runInPage<typeof opts, SuiteResult>(
+    "browser_entry.ts",
+    opts,
+    log,
+  );
+  return { ...result, device: `${result.device}; ${browser}` };
 }

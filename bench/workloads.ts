@@ -413,11 +413,14 @@ export function uploadAllMatters(w: Workload): boolean {
   return weights >= all / 10;
 }
 
-/** `--only a,b`: exact names, or families (`matmul` selects every `matmul-*`); without it, all
- * but FULL_ONLY (unless `full`). */
+/** `--only a,b`: exact names, or families (`matmul` selects every `matmul-*` but FULL_ONLY,
+ * unless `full`); without it, all but FULL_ONLY (unless `full`). */
 export function select(all: Workload[], only: string[] | null, full = false): Workload[] {
-  if (!only?.length) return all.filter((w) => full || !FULL_ONLY.includes(w.name));
-  return all.filter((w) => only.some((o) => w.name === o || w.name.startsWith(`${o}-`)));
+  const big = (w: Workload) => !full && FULL_ONLY.includes(w.name);
+  if (!only?.length) return all.filter((w) => !big(w));
+  return all.filter((w) =>
+    only.some((o) => w.name === o || (w.name.startsWith(`${o}-`) && !big(w)))
+  );
 }
 
 export interface Reference {
