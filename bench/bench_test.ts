@@ -19,7 +19,7 @@ import {
   selectLlm,
   timeGreedy,
 } from "./llm.ts";
-import { finish } from "./suite.ts";
+import { finish, withTimeout } from "./suite.ts";
 import { isWeight, select, uploadAllMatters, workloads } from "./workloads.ts";
 
 const policy = (deviceCalls: number, deviceReps: number): RepPolicy => ({
@@ -200,4 +200,18 @@ Deno.test("select: --only by name or family; matmul-2048 only by name or with --
   assert.deepEqual(names(["decoder"]), ["decoder-1x128", "decoder-8x128"]);
   assert.ok(!names(null).includes("matmul-2048"));
   assert.ok(names(null, true).includes("matmul-2048"));
+});
+
+Deno.test("withTimeout: a result in time; a timed-out run reported once it has settled", async () => {
+  assert.equal(await withTimeout(Promise.resolve(7), 50, "x"), 7);
+  await assert.rejects(withTimeout(Promise.reject(new Error("bad")), 50, "x"), /bad/);
+  let settledAt = 0;
+  const slow = new Promise<number>((res) => setTimeout(() => res(1), 60)).then((v) => {
+    settledAt = performance.now();
+    return v;
+  });
+  await assert.rejects(withTimeout(slow, 40, "peer"), /timed out after 0.04 s \(peer\)$/);
+  assert.ok(settledAt > 0, "the error came after the run settled");
+  const stuck = new Promise<number>(() => {});
+  await assert.rejects(withTimeout(stuck, 10, "peer"), /\(peer\); still running$/);
 });

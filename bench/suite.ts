@@ -39,12 +39,27 @@ export interface SuiteResult {
 const OURS: OurSystem[] = ["ours", "ours-noreplay", "ours-eager"];
 export const PEER_SYSTEMS = ["tfjs-webgpu", "jax-js", "jax-js-eager", "ort-web"];
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let id: ReturnType<typeof setTimeout> | undefined;
+/** `p`, or an Error naming `what` after `ms`. Nothing can cancel a timed-out run, so the error
+ * comes only once it has settled (or after `ms` more): its leftover calls would otherwise compete
+ * with the next system's timing (in Chromium, tfjs-webgpu's dispatch-500 calls of ~20 s ran on
+ * under jax-js's). A run settling after its timeout still counts as timed out. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timedOut = false;
+  const ids: ReturnType<typeof setTimeout>[] = [];
+  const never = new Promise<never>(() => {});
   const t = new Promise<never>((_, rej) => {
-    id = setTimeout(() => rej(new Error(`timed out after ${ms / 1000} s (${what})`)), ms);
+    ids.push(setTimeout(() => {
+      timedOut = true;
+      const drain = new Promise<boolean>((res) => ids.push(setTimeout(() => res(false), ms)));
+      Promise.race([p.then(() => true, () => true), drain]).then((settled) => {
+        rej(
+          new Error(`timed out after ${ms / 1000} s (${what})${settled ? "" : "; still running"}`),
+        );
+      });
+    }, ms));
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(id));
+  const own = p.then((v) => (timedOut ? never : v), (e) => (timedOut ? never : Promise.reject(e)));
+  return Promise.race([own, t]).finally(() => ids.forEach(clearTimeout));
 }
 
 export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
