@@ -104,7 +104,7 @@ export const SCHEMA: KnobSpec[] = [
     type: "bool",
     default: false,
     env: "WEBGPU_INDUCTOR_MAX_AUTOTUNE",
-    doc: "Benchmark matmul tile configs on the adapter at compile time.",
+    doc: "Benchmark matmul tile configs and reduction layouts on the adapter at prepare time.",
   },
   {
     key: "inductor.compileSizes",
