@@ -1,37 +1,22 @@
 // Matmul template, register flavour with lane-strided tiles (CPU adapters such as lavapipe and
 // SwiftShader; src/codegen/wgsl/matmul.ts): no workgroup memory and no barriers; each invocation
-// reads its rows and columns straight into a THREAD_M x THREAD_N register tile. Register (i, j)
-// of invocation (tr, tc) holds row row0 + tr + i * WG_Y and column col0 + tc + j * WG_X:
-// strided by the workgroup size, so neighbouring invocations (SIMD lanes on a CPU adapter) hold
-// neighbouring columns and their loads are contiguous across lanes.
-// Slots: DECLARATIONS (bindings and IEEE declarations, lines), HELPERS (helper functions,
-// lines), WG_X WG_Y, OPAQUE_ZERO_INIT, the tile origin: FOLDED (a grid past 65535 workgroups in
-// a dimension is laid out linearly and unfolded here: TILES workgroups, GRID_X x GRID_Y per
-// batch) or else wid.xyz; TILE_M TILE_N; ACCUMULATORS (`var acc<s>_<i>_<j> = 0.0;` lines),
-// ROWS_AND_COLUMNS (`let mi<i>` / `let nj<j>` per register row and column, clamped where a tile
-// can overhang the matrix, lines), MAIN_LOOP (K_MAIN > 0: k in steps of TILE_K, MAIN_STEPS the
-// TILE_K unrolled steps, lines), TAIL_LOOP (K_MAIN < K: the remaining k one at a time, TAIL_STEP
-// one step, lines), EPILOGUE (one shaders/matmul_output_element block per register, lines).
+// reads its rows and columns straight into a THREAD_M x THREAD_N register tile. Register (i, j) of
+// invocation (tr, tc) holds row row0 + tr + i * WG_Y and column col0 + tc + j * WG_X: strided by
+// the workgroup size, so neighbouring invocations (SIMD lanes on a CPU adapter) hold neighbouring
+// columns and their loads are contiguous across lanes. Slots: DECLARATIONS (bindings and IEEE
+// declarations, lines), HELPERS (helper functions, lines), WG_X WG_Y, OPAQUE_ZERO_INIT, TILE_ORIGIN
+// (the invocation's place and its tile's origin: shaders/matmul_tile_origin.wgsl, lines);
+// ACCUMULATORS (`var acc<s>_<i>_<j> = 0.0;` lines), ROWS_AND_COLUMNS (`let mi<i>` / `let nj<j>` per
+// register row and column, clamped where a tile can overhang the matrix, lines), MAIN_LOOP (K_MAIN
+// > 0: k in steps of TILE_K, MAIN_STEPS the TILE_K unrolled steps, lines), TAIL_LOOP (K_MAIN < K:
+// the remaining k one at a time, TAIL_STEP one step, lines), EPILOGUE (one
+// shaders/matmul_output_element block per register, lines).
 {{DECLARATIONS}}
 {{HELPERS}}
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   {{OPAQUE_ZERO_INIT}}
-  let lid = lid3.y * {{WG_X}}u + lid3.x;
-  let tc = lid3.x;
-  let tr = lid3.y;
-{{#FOLDED}}
-  let wlin = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
-  if (wlin >= {{TILES}}u) { return; }
-  let b = wlin / {{GRID_XY}}u;
-  let row0 = ((wlin / {{GRID_X}}u) % {{GRID_Y}}u) * {{TILE_M}}u;
-  let col0 = (wlin % {{GRID_X}}u) * {{TILE_N}}u;
-{{/FOLDED}}
-{{^FOLDED}}
-  let b = wid.z;
-  let row0 = wid.y * {{TILE_M}}u;
-  let col0 = wid.x * {{TILE_N}}u;
-{{/FOLDED}}
+  {{TILE_ORIGIN}}
   {{ACCUMULATORS}}
   {{ROWS_AND_COLUMNS}}
 {{#MAIN_LOOP}}

@@ -1,22 +1,19 @@
 // Matmul template, pipelined workgroup-memory flavour (GPUs; src/codegen/wgsl/matmul.ts, the
 // `pipelined` tile configs): shaders/matmul_shared.wgsl with register double buffering. Each
-// invocation first reads its elements of the first k slice into registers (pa<i> for A,
-// pb<s>_<i> for B operand s); each turn of the k loop stores them to workgroup memory and, after
-// the barrier, issues the reads of the next slice (kp = k0 + TILE_K) before multiplying the
-// current one, so memory latency overlaps the arithmetic. An invocation's columns are strided
-// by the workgroup width (register (i, j) of invocation (tr, tc): row tr * THREAD_M + i, column
-// tc + j * WG_X): neighbouring invocations read neighbouring words of tileB<s> (no bank
-// conflicts) and store neighbouring output columns.
-// Slots: DECLARATIONS (bindings and IEEE declarations, lines), TILE_A_SIZE, TILE_B_DECLS (one
-// `var<workgroup> tileB<s>` per B operand, lines), HELPERS (helper functions, lines), WG_X WG_Y,
-// OPAQUE_ZERO_INIT, the tile origin: FOLDED (a grid past 65535 workgroups in a dimension is laid
-// out linearly and unfolded here: TILES workgroups, GRID_X x GRID_Y per batch; returning early
-// is allowed, the workgroup id is uniform) or else wid.xyz; TILE_M TILE_N; ACCUMULATORS
-// (`var acc<s>_<i>_<j> = 0.0;` lines), PREFETCH_REGISTERS (`var pa<i> = 0.0;`, `var
-// pb<s>_<i> = 0.0;` lines), PREFETCH_FIRST and PREFETCH_NEXT (one
-// shaders/matmul_shared_tile_load block per register, TO_REGISTER, reading slice kp, lines), K
-// TILE_K, STORE_TILES (the registers' stores into tileA and tileB<s>, lines), TILE_PRODUCT (the
-// unrolled register-tile product over the staged slice, lines), EPILOGUE (one
+// invocation first reads its elements of the first k slice into registers (pa<i> for A, pb<s>_<i>
+// for B operand s); each turn of the k loop stores them to workgroup memory and, after the barrier,
+// issues the reads of the next slice (kp = k0 + TILE_K) before multiplying the current one, so
+// memory latency overlaps the arithmetic. An invocation's columns are strided by the workgroup
+// width (register (i, j) of invocation (tr, tc): row tr * THREAD_M + i, column tc + j * WG_X):
+// neighbouring invocations read neighbouring words of tileB<s> (no bank conflicts) and store
+// neighbouring output columns. Slots: DECLARATIONS (bindings and IEEE declarations, lines),
+// TILE_A_SIZE, TILE_B_DECLS (one `var<workgroup> tileB<s>` per B operand, lines), HELPERS (helper
+// functions, lines), WG_X WG_Y, OPAQUE_ZERO_INIT, TILE_ORIGIN (the invocation's place and its
+// tile's origin: shaders/matmul_tile_origin.wgsl, lines); ACCUMULATORS (`var acc<s>_<i>_<j> = 0.0;`
+// lines), PREFETCH_REGISTERS (`var pa<i> = 0.0;`, `var pb<s>_<i> = 0.0;` lines), PREFETCH_FIRST and
+// PREFETCH_NEXT (one shaders/matmul_shared_tile_load block per register, TO_REGISTER, reading slice
+// kp, lines), K TILE_K, STORE_TILES (the registers' stores into tileA and tileB<s>, lines),
+// TILE_PRODUCT (the unrolled register-tile product over the staged slice, lines), EPILOGUE (one
 // shaders/matmul_output_element block per register, lines).
 {{DECLARATIONS}}
 var<workgroup> tileA: array<f32, {{TILE_A_SIZE}}>;
@@ -25,21 +22,7 @@ var<workgroup> tileA: array<f32, {{TILE_A_SIZE}}>;
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   {{OPAQUE_ZERO_INIT}}
-  let lid = lid3.y * {{WG_X}}u + lid3.x;
-  let tc = lid3.x;
-  let tr = lid3.y;
-{{#FOLDED}}
-  let wlin = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
-  if (wlin >= {{TILES}}u) { return; }
-  let b = wlin / {{GRID_XY}}u;
-  let row0 = ((wlin / {{GRID_X}}u) % {{GRID_Y}}u) * {{TILE_M}}u;
-  let col0 = (wlin % {{GRID_X}}u) * {{TILE_N}}u;
-{{/FOLDED}}
-{{^FOLDED}}
-  let b = wid.z;
-  let row0 = wid.y * {{TILE_M}}u;
-  let col0 = wid.x * {{TILE_N}}u;
-{{/FOLDED}}
+  {{TILE_ORIGIN}}
   {{ACCUMULATORS}}
   {{PREFETCH_REGISTERS}}
   {

@@ -173,6 +173,9 @@ function matmulInstantiations(name: ShaderName): string[] {
         /if \(ea\d+ < \d+u\) \{ tileA\[ea\d+\] = val; \}/,
         /pa0 = val;/,
       );
+    case "matmul_tile_origin":
+      // the folded grid (unfolded from a linear id) and the plain one, in every flavour
+      return pick(all, /let wlin/, /let b = wid\.z;/);
     default:
       return pick(all, /let om = /, /else if \(on < \d+u\) \{|else \{/);
   }
@@ -302,6 +305,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     case "matmul_register":
     case "matmul_register_vec4":
     case "matmul_shared_tile_load":
+    case "matmul_tile_origin":
     case "matmul_output_element":
       return matmulInstantiations(name);
     case "ieee/special_floats":

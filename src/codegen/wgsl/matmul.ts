@@ -13,8 +13,8 @@
 // same kernels written with loops on CPU adapters (measured in Chromium/SwiftShader).
 // The fixed text of each flavour is a template in shaders/ (matmul_shared.wgsl,
 // matmul_shared_pipelined.wgsl, matmul_register.wgsl, matmul_register_vec4.wgsl, with the parts
-// matmul_shared_tile_load.wgsl and matmul_output_element.wgsl); this file generates the
-// statements its slots take.
+// matmul_tile_origin.wgsl, matmul_shared_tile_load.wgsl and matmul_output_element.wgsl); this
+// file generates the statements its slots take.
 import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import { valueVars, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
@@ -428,13 +428,16 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     WG_X: wgX,
     WG_Y: wgY,
     OPAQUE_ZERO_INIT,
-    FOLDED: folded,
-    TILES: tiles,
-    GRID_XY: gridX * gridY,
-    GRID_X: gridX,
-    GRID_Y: gridY,
-    TILE_M: tileM,
-    TILE_N: tileN,
+    TILE_ORIGIN: fillShaderLines("matmul_tile_origin", {
+      WG_X: wgX,
+      FOLDED: folded,
+      TILES: tiles,
+      GRID_XY: gridX * gridY,
+      GRID_X: gridX,
+      GRID_Y: gridY,
+      TILE_M: tileM,
+      TILE_N: tileN,
+    }),
     ACCUMULATORS: accs,
     EPILOGUE: epi,
   }).join("\n") + "\n";
