@@ -1,14 +1,14 @@
 // Paged attention for few query rows (decode; src/custom_ops/paged_attention.ts, vLLM's
-// unified_attention_with_output over a paged KV cache): one workgroup per (token, query head).
-// Each tile of WG keys: every invocation scores one key (dot product from the cache through the
-// block table), the tile's maximum rescales the running sum (online softmax, as in flash
-// attention), and invocations then accumulate the output dims they own (d = lid, lid + WG, ...).
-// Slots: ENABLE_F16 ("enable f16;" and a newline, or nothing), the element types Q_TYPE O_TYPE
-// KC_TYPE VC_TYPE, RES_DECL (the workgroup row of a packed f16 output, or nothing), F16_HELPERS,
-// the sizes WG GROUPS HQ KV_GROUP (query heads per kv head) D S PER_INV MAX_BLOCKS BLOCK_SIZE HKV,
-// K_END (pos + 1 when causal, else sl[s]), SCALE (f32-rounded), the loads LOAD_Q (element
-// obase + d), LOAD_K (kb + d), LOAD_V (of slot slots[i]), STORE (one result r of dim d) and
-// PACKED_STORE (the whole row as f16 words after a barrier, or nothing).
+// unified_attention_with_output over a paged KV cache): one workgroup per (token, query head). Each
+// tile of WG keys: every invocation scores one key (dot product from the cache through the block
+// table), the tile's maximum rescales the running sum (online softmax, as in flash attention), and
+// invocations then accumulate the output dims they own (d = lid, lid + WG, ...). Slots: ENABLE_F16
+// ("enable f16;" and a newline, or nothing), the element types Q_TYPE O_TYPE KC_TYPE VC_TYPE,
+// RES_DECL (the workgroup row of a packed f16 output, or nothing), F16_HELPERS, the sizes WG GROUPS
+// D PER_INV MAX_BLOCKS BLOCK_SIZE HKV, SEQUENCE (shaders/paged_attention_sequence.wgsl, lines),
+// SCALE (f32-rounded), the loads LOAD_Q (element obase + d), LOAD_K (kb + d), LOAD_V (of slot
+// slots[i]), STORE (one result r of dim d) and PACKED_STORE (the whole row as f16 words after a
+// barrier, or nothing).
 {{ENABLE_F16}}
 @group(0) @binding(0) var<storage, read> q: array<{{Q_TYPE}}>;
 @group(0) @binding(1) var<storage, read_write> o: array<{{O_TYPE}}>;
@@ -29,21 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * nwg.x;
   if (g >= {{GROUPS}}u) { return; }
-  let tok = i32(g / {{HQ}}u);
-  let h = g % {{HQ}}u;
-  let kvh = h / {{KV_GROUP}}u;
-  let obase = g * {{D}}u;
-  // the sequence this token belongs to (none: a padding token)
-  var s = -1;
-  for (var i = 0; i < {{S}}; i++) {
-    if (tok >= qsl[i] && tok < qsl[i + 1]) { s = i; break; }
-  }
-  var kEnd = 0;
-  if (s >= 0) {
-    let qlen = qsl[s + 1] - qsl[s];
-    let pos = sl[s] - qlen + (tok - qsl[s]);
-    kEnd = {{K_END}};
-  }
+  {{SEQUENCE}}
   for (var d = lid; d < {{D}}u; d += {{WG}}u) { qs[d] = {{LOAD_Q}}; }
   workgroupBarrier();
   var acc: array<f32, {{PER_INV}}>;

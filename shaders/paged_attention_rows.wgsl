@@ -1,10 +1,10 @@
 // Paged attention for many query rows (prefill; src/custom_ops/paged_attention_rows.ts): one
 // invocation per (token, query head), an online softmax over the token's keys read through the
-// block table, no workgroup memory and no barriers. Slots: ENABLE_F16 ("enable f16;" and a
-// newline, or nothing), the element types Q_TYPE O_TYPE KC_TYPE VC_TYPE, F16_HELPERS, the sizes
-// WG ROWS HQ KV_GROUP (query heads per kv head) D S MAX_BLOCKS BLOCK_SIZE HKV, K_END (pos + 1
-// when causal, else sl[s]), SCALE (f32-rounded), the loads LOAD_Q (element obase + d), LOAD_K
-// and LOAD_V (element kb + d), and STORE (writes acc[d] * inv into row obase).
+// block table, no workgroup memory and no barriers. Slots: ENABLE_F16 ("enable f16;" and a newline,
+// or nothing), the element types Q_TYPE O_TYPE KC_TYPE VC_TYPE, F16_HELPERS, the sizes WG ROWS D
+// MAX_BLOCKS BLOCK_SIZE HKV, SEQUENCE (shaders/paged_attention_sequence.wgsl, lines), SCALE
+// (f32-rounded), the loads LOAD_Q (element obase + d), LOAD_K and LOAD_V (element kb + d), and
+// STORE (writes acc[d] * inv into row obase).
 {{ENABLE_F16}}
 @group(0) @binding(0) var<storage, read> q: array<{{Q_TYPE}}>;
 @group(0) @binding(1) var<storage, read_write> o: array<{{O_TYPE}}>;
@@ -20,20 +20,7 @@ var<private> NEG_INF_BITS: u32 = 0xff800000u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = gid.x + gid.y * nwg.x * {{WG}}u;
   if (g >= {{ROWS}}u) { return; }
-  let tok = i32(g / {{HQ}}u);
-  let h = g % {{HQ}}u;
-  let kvh = h / {{KV_GROUP}}u;
-  let obase = g * {{D}}u;
-  var s = -1;
-  for (var i = 0; i < {{S}}; i++) {
-    if (tok >= qsl[i] && tok < qsl[i + 1]) { s = i; break; }
-  }
-  var kEnd = 0;
-  if (s >= 0) {
-    let qlen = qsl[s + 1] - qsl[s];
-    let pos = sl[s] - qlen + (tok - qsl[s]);
-    kEnd = {{K_END}};
-  }
+  {{SEQUENCE}}
   var qr: array<f32, {{D}}>;
   var acc: array<f32, {{D}}>;
   for (var d = 0u; d < {{D}}u; d++) { qr[d] = {{LOAD_Q}}; acc[d] = 0.0; }

@@ -278,6 +278,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       for (const m of mods) assert.match(m, /local_invocation_index/);
       return mods;
     }
+    case "paged_attention_sequence":
+      // both kernels start with it
+      return [...pagedModules(targets, 8), ...pagedModules(targets, ROWS_KERNEL_MIN)];
     case "paged_attention_rows": {
       const mods = pagedModules(targets, ROWS_KERNEL_MIN);
       for (const m of mods) assert.doesNotMatch(m, /var<workgroup>/);

@@ -18,7 +18,7 @@ import type { TensorMeta } from "../fx/graph.ts";
 import type { MetaArg, OpKwargs, RefArg } from "../fx/op_def.ts";
 import type { RefTensor } from "../reference/tensor.ts";
 import { fillShader } from "../codegen/wgsl/shader_template.ts";
-import { pagedRowsKernel } from "./paged_attention_rows.ts";
+import { pagedRowsKernel, sequenceLines } from "./paged_attention_rows.ts";
 import { storageIO } from "./storage_io.ts";
 
 /** Argument names of the paged form, after q, k, v, out. */
@@ -214,10 +214,7 @@ export function pagedKernel(
     RES_DECL: oi.packed ? `var<workgroup> res: array<f32, ${D}>;` : "",
     F16_HELPERS: emulated ? target.f16Helpers : "",
     GROUPS: groups,
-    HQ: Hq,
-    KV_GROUP: Hq / Hkv,
-    S,
-    K_END: causal ? "pos + 1" : "sl[s]",
+    SEQUENCE: sequenceLines(Hq, Hkv, D, S, causal),
     LOAD_Q: qi.load("obase + d"),
     PER_INV: perInv,
     MAX_BLOCKS: maxBlocks,

@@ -3,7 +3,7 @@
 // memory and no barriers. With hundreds of rows this fills a GPU and runs well on CPU adapters,
 // where barriers are costly; a few rows (decode) use the workgroup kernel of
 // paged_attention.ts, whose invocations split the keys. The WGSL is shaders/paged_attention_rows.wgsl.
-import { fillShader } from "../codegen/wgsl/shader_template.ts";
+import { fillShader, fillShaderLines } from "../codegen/wgsl/shader_template.ts";
 import type { CustomKernelTarget } from "../fx/custom_ops.ts";
 import type { TensorMeta } from "../fx/graph.ts";
 import type { StorageIO } from "./storage_io.ts";
@@ -29,6 +29,24 @@ export interface RowsKernelParts {
 
 const WG = 64;
 
+/** Both paged-attention kernels' start (shaders/paged_attention_sequence.wgsl): row g's token,
+ * heads and output offset, its sequence and how many keys it attends to. */
+export function sequenceLines(
+  Hq: number,
+  Hkv: number,
+  D: number,
+  S: number,
+  causal: boolean,
+): string[] {
+  return fillShaderLines("paged_attention_sequence", {
+    HQ: Hq,
+    KV_GROUP: Hq / Hkv,
+    D,
+    S,
+    K_END: causal ? "pos + 1" : "sl[s]",
+  });
+}
+
 export function pagedRowsKernel(p: RowsKernelParts) {
   const { T, Hq, Hkv, D, blockSize, maxBlocks, S } = p.dims;
   const { q: qi, o: oi, kc: ki, vc: vi } = p.io;
@@ -49,11 +67,8 @@ export function pagedRowsKernel(p: RowsKernelParts) {
     F16_HELPERS: p.io.o.packed || p.io.q.packed || p.io.kc.packed ? p.target.f16Helpers : "",
     WG,
     ROWS: rows,
-    HQ: Hq,
-    KV_GROUP: Hq / Hkv,
     D,
-    S,
-    K_END: p.causal ? "pos + 1" : "sl[s]",
+    SEQUENCE: sequenceLines(Hq, Hkv, D, S, p.causal),
     LOAD_Q: qi.load("obase + d"),
     MAX_BLOCKS: maxBlocks,
     BLOCK_SIZE: blockSize,
