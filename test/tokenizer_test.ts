@@ -14,6 +14,7 @@ import {
   splitByRegex,
   translatePattern,
 } from "../src/tokenizer/regex.ts";
+import { SymbolChain } from "../src/tokenizer/symbol_chain.ts";
 import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { tokenizerJSONFromGGUF } from "./gguf_to_tokenizer_json.ts";
 
@@ -452,4 +453,18 @@ Deno.test("GGUF tokenizer metadata errors", () => {
   };
   const tok = Tokenizer.fromGGUF(readGGUF(writeGGUF(small)));
   assert.equal(tok.decode(tok.encode("Hi, 123 ok")), "Hi, 123 ok");
+});
+
+Deno.test("SymbolChain: merges unlink the right symbol and relink its neighbours", () => {
+  const c = new SymbolChain(4);
+  assert.deepEqual([...c.next], [1, 2, 3, -1]);
+  assert.deepEqual([...c.prev], [-1, 0, 1, 2]);
+  c.absorb(1, 2); // 0 [1 2] 3
+  assert.deepEqual([...c.next].filter((_, i) => i !== 2), [1, 3, -1]);
+  assert.equal(c.prev[3], 1);
+  c.absorb(1, 3); // the last symbol: nothing after it to relink
+  assert.equal(c.next[1], -1);
+  c.absorb(0, 1);
+  assert.equal(c.next[0], -1);
+  assert.deepEqual([...new SymbolChain(0).next], []);
 });

@@ -15,14 +15,7 @@ import {
   type TensorMeta,
 } from "./graph.ts";
 
-export {
-  type ArgJSON,
-  GRAPH_FORMAT,
-  GRAPH_VERSION,
-  type GraphJSON,
-  type NodeJSON,
-  type SpecialFloat,
-} from "./json_types.ts";
+export * from "./json_types.ts";
 import {
   type ArgJSON,
   GRAPH_FORMAT,

@@ -5,6 +5,7 @@
 // (byte_fallback) or the unknown token (consecutive ones fused with fuse_unk).
 import { InputError } from "../errors.ts";
 import { MinHeap } from "./heap.ts";
+import { SymbolChain } from "./symbol_chain.ts";
 
 export interface BPEOptions {
   vocab: ReadonlyMap<string, number>;
@@ -158,12 +159,8 @@ export class BPEModel {
   #merge(ids: number[]): number[] {
     const n = ids.length;
     if (n < 2) return ids;
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
+    const chain = new SymbolChain(n);
+    const { next, prev } = chain;
     const heap = new MinHeap<Candidate>((a, b) =>
       a.rank < b.rank || (a.rank === b.rank && a.pos < b.pos)
     );
@@ -182,8 +179,7 @@ export class BPEModel {
       if (r < 0 || ids[l] !== c.left || ids[r] !== c.right) continue;
       ids[l] = this.#mergedId[c.rank];
       ids[r] = -1;
-      next[l] = next[r];
-      if (next[r] >= 0) prev[next[r]] = l;
+      chain.absorb(l, r);
       consider(prev[l]);
       consider(l);
     }

@@ -5,6 +5,7 @@
 // token when the vocabulary has no byte tokens.
 import { InputError } from "../errors.ts";
 import { MinHeap } from "./heap.ts";
+import { SymbolChain } from "./symbol_chain.ts";
 
 export interface SPMOptions {
   tokenToId: ReadonlyMap<string, number>;
@@ -48,12 +49,8 @@ export class SPMModel {
       i += w;
     }
     const n = start.length;
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
+    const chain = new SymbolChain(n);
+    const { next, prev } = chain;
     const heap = new MinHeap<Candidate>((a, b) =>
       a.score > b.score || (a.score === b.score && a.left < b.left)
     );
@@ -70,8 +67,7 @@ export class SPMModel {
       if (len[left] === 0 || len[right] === 0 || len[left] + len[right] !== c.size) continue;
       len[left] += len[right];
       len[right] = 0;
-      next[left] = next[right];
-      if (next[right] >= 0) prev[next[right]] = left;
+      chain.absorb(left, right);
       consider(prev[left], left);
       consider(left, next[left]);
     }
