@@ -1126,7 +1126,7 @@ class Gen {
       : this.input([this.int(2, 9), this.int(1, 8)], this.fdt);
     const V = w.shape[0];
     const ip = this.pool.filter((v) =>
-      v.indexMax !== undefined && v.indexMax <= V && v.shape.length <= 2
+      v.dtype === "i32" && v.indexMax !== undefined && v.indexMax <= V && v.shape.length <= 2
     );
     const idx = ip.length && this.chance(0.6)
       ? this.choice(ip)
@@ -1218,6 +1218,8 @@ class Gen {
       lowp: boolean;
       huge: boolean;
       signedZeros: boolean;
+      /** The written values lie in [0, indexMax) (copy_ of an index tensor); absent: unknown. */
+      indexMax?: number;
     },
   ) {
     const first = !this.bases.has(base.storage!);
@@ -1230,6 +1232,13 @@ class Gen {
       v.lowp = v.lowp || w.lowp;
       v.huge = (first && v === base ? false : v.huge) || w.huge;
       v.signedZeros = (first && v === base ? true : v.signedZeros) && w.signedZeros;
+      // An index range survives only if old and new values both have one: a copy_ of
+      // out-of-range values into an index input must keep embedding from picking it.
+      v.indexMax = first && v === base
+        ? w.indexMax
+        : v.indexMax !== undefined && w.indexMax !== undefined
+        ? Math.max(v.indexMax, w.indexMax)
+        : undefined;
     }
     this.readSince.set(base.storage!, false);
     if (first) {
@@ -1278,6 +1287,7 @@ class Gen {
       lowp: src.lowp || dst.dtype === "f16",
       huge: src.huge,
       signedZeros: src.signedZeros,
+      indexMax: dst.dtype === "i32" ? src.indexMax : undefined,
     });
     if (this.chance(0.5)) this.pool.push(res);
     return true;
