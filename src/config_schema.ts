@@ -41,6 +41,15 @@ export const SCHEMA: KnobSpec[] = [
     doc: "Adapter power preference passed to requestAdapter().",
   },
   {
+    key: "runtime.readbackCacheBytes",
+    type: "int",
+    default: 256 * 1024 * 1024,
+    min: 0,
+    env: "WEBGPU_INDUCTOR_READBACK_CACHE_BYTES",
+    doc: "Bytes of idle readback staging buffers kept per device for reuse (0: a fresh one per " +
+      "read); in Deno a reused one is read as soon as the queue is idle.",
+  },
+  {
     key: "runtime.submitBatchSize",
     type: "int",
     default: 64,

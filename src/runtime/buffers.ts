@@ -4,7 +4,8 @@ import type { DType, TypedArray } from "../dtype.ts";
 import { dtypeOfArray, gpuBytes, hostArrayName } from "../dtype.ts";
 import { DeviceError, DTypeError } from "../errors.ts";
 import type { DeviceHandle } from "./device.ts";
-import { assertLive, checkpoint, lostError, raceLoss, scoped } from "./errors.ts";
+import { assertLive, checkpoint, scoped } from "./errors.ts";
+import { readStaged } from "./staging.ts";
 import { flushStreams } from "./stream.ts";
 
 interface LiveEntry {
@@ -179,8 +180,9 @@ export interface ReadRange {
   count: number;
 }
 
-/** Reads several ranges with one submit and one wait on the queue (every map resolves when the
- * queue reaches the copies): a run returning host arrays pays the fixed cost of a wait once. */
+/** Reads several ranges with one submit and one wait on the queue (one staging buffer, mapped
+ * once the queue reaches the copies; see staging.ts): a run returning host arrays pays the
+ * fixed cost of a wait once. */
 export async function readback(h: DeviceHandle, ranges: ReadRange[]): Promise<TypedArray[]> {
   const what = ranges.map((r) => `'${r.buffer.label}'`).join(", ");
   const doing = `reading back ${
@@ -197,56 +199,18 @@ export async function readback(h: DeviceHandle, ranges: ReadRange[]): Promise<Ty
     }
   }
   flushStreams(h);
-  const stagings: GPUBuffer[] = [];
-  try {
-    for (const r of ranges) {
-      stagings.push(createBuffer(
-        h,
-        roundUp(r.count * gpuBytes(r.dtype), 4),
-        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-        `${r.buffer.label} (readback)`,
-      ));
-    }
-    scoped(h, () => doing, () => {
-      const enc = h.device.createCommandEncoder({ label: "readback" });
-      ranges.forEach((r, i) =>
-        enc.copyBufferToBuffer(r.buffer, r.offset, stagings[i], 0, stagings[i].size)
-      );
-      h.device.queue.submit([enc.finish()]);
-    });
-    const datas = await Promise.all(stagings.map(async (st, i) => {
-      try {
-        await raceLoss(h, st.mapAsync(GPUMapMode.READ), doing);
-      } catch (e) {
-        if (h.lost) throw lostError(h, doing);
-        await checkpoint(h, doing); // a validation error explains the failed map better
-        throw new DeviceError(`${doing}: mapAsync failed: ${(e as Error).message}`);
-      }
-      const data = takeMapped(st, ranges[i].count * gpuBytes(ranges[i].dtype));
-      st.unmap();
-      return data;
-    }));
-    await checkpoint(h, doing);
-    return datas.map((d, i) => fromBytes(d, ranges[i].dtype));
-  } finally {
-    for (const st of stagings) destroyBuffer(st);
-  }
-}
-
-/** Whether a READ mapping's getMappedRange is the runtime's own copy of the bytes, which unmap
- * only detaches: Deno's is (ext/webgpu/buffer.rs, get_mapped_range copies the mapped range into
- * a V8-owned vector). A browser may back the ArrayBuffer by the mapping itself. */
-const mappedRangeIsCopy = typeof (globalThis as { Deno?: unknown }).Deno === "object" &&
-  typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === "function";
-
-/** The first `bytes` of a buffer mapped for reading, as an ArrayBuffer of exactly that length
- * that outlives unmap. Where the mapped range is already a copy it is transferred (no copy
- * unless the range has padding to drop: on lavapipe, reading 64 MiB back took 140 ms against
- * 250 ms with a slice, 66 against 114 ms of CPU); otherwise sliced. */
-function takeMapped(st: GPUBuffer, bytes: number): ArrayBuffer {
-  const range = st.getMappedRange(0, st.size);
-  if (!mappedRangeIsCopy) return range.slice(0, bytes);
-  return (range as ArrayBuffer & { transfer(n: number): ArrayBuffer }).transfer(bytes);
+  const datas = await readStaged(
+    h,
+    ranges.map((r) => ({
+      buffer: r.buffer,
+      offset: r.offset,
+      bytes: roundUp(r.count * gpuBytes(r.dtype), 4),
+    })),
+    ranges.map((r) => r.count * gpuBytes(r.dtype)),
+    doing,
+  );
+  await checkpoint(h, doing);
+  return datas.map((d, i) => fromBytes(d, ranges[i].dtype));
 }
 
 function fromBytes(data: ArrayBuffer, dtype: DType): TypedArray {

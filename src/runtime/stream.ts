@@ -8,7 +8,8 @@
 import { config } from "../config.ts";
 import { DeviceError } from "../errors.ts";
 import { type DeviceHandle, getDevice } from "./device.ts";
-import { assertLive, checkpoint, lostError, raceLoss, scoped } from "./errors.ts";
+import { assertLive, checkpoint, scoped } from "./errors.ts";
+import { queueIdle } from "./staging.ts";
 
 /** Streams with unsubmitted work, per device. */
 const dirty = new WeakMap<DeviceHandle, Set<Stream>>();
@@ -20,21 +21,13 @@ export function flushStreams(h: DeviceHandle): void {
   for (const s of [...set]) s.flush();
 }
 
-/** Resolves when all work submitted to `h`'s queue so far is done; rejects with the lost-device
- * error if the device is lost first. */
-async function queueDone(h: DeviceHandle, doing: string): Promise<void> {
-  if (h.lost) throw lostError(h, doing);
-  await raceLoss(h, h.device.queue.onSubmittedWorkDone(), doing);
-  if (h.lost) throw lostError(h, doing);
-}
-
 /** A point in a stream's submitted work. */
 export class StreamEvent {
   #done = false;
   #promise: Promise<void>;
 
   constructor(readonly stream: Stream) {
-    this.#promise = queueDone(stream.handle, "waiting for a stream event");
+    this.#promise = queueIdle(stream.handle, "waiting for a stream event");
     this.#promise.then(() => this.#done = true, () => {});
   }
 
@@ -157,7 +150,7 @@ export class Stream {
   async synchronize(): Promise<void> {
     const doing = `synchronizing stream '${this.label}'`;
     this.flush();
-    await queueDone(this.handle, doing);
+    await queueIdle(this.handle, doing);
     await checkpoint(this.handle, doing);
   }
 
