@@ -2,7 +2,8 @@
 // kernels, measured with raw WebGPU (no library code in the timed paths). A queue wait (an empty
 // submit and onSubmittedWorkDone; a 4-byte copy and mapAsync), and for a payload of MiB: the
 // upload (queue.writeBuffer), the readback (a copy into a MAP_READ buffer, mapAsync, and the
-// mapped range kept by slice or by transfer), and both in a row (upload, copy, read back: a
+// mapped range kept by slice or by transfer; or, as our runtime reads in Deno, a reused buffer
+// whose range is taken before the map promise settles), and both in a row (upload, copy, read back: a
 // call whose kernel is free). Medians of wall and process CPU milliseconds (CPU time includes
 // the adapter's threads when it runs on the CPU, as lavapipe does, and moves less than wall time
 // on a busy machine). Standalone (no project imports): `deno run -A bench/floor.ts [--mib 64]
@@ -84,6 +85,31 @@ async function readBack(src: GPUBuffer, size: number, keep: "slice" | "transfer"
   return out;
 }
 
+/** What src/runtime/staging.ts does in Deno, in raw WebGPU: MAP_READ buffers reused across reads;
+ * on one mapped before (Deno's map mode is set) the range is taken right after mapAsync()
+ * returns — Deno maps before it returns and settles the promise 10 ms later — and the buffer is
+ * unmapped once the promise settles. */
+const warm = new Set<GPUBuffer>();
+const idle: GPUBuffer[] = [];
+async function readEarly(src: GPUBuffer, size: number): Promise<ArrayBuffer> {
+  const i = idle.findIndex((b) => b.size === size);
+  const st = i >= 0 ? idle.splice(i, 1)[0] : dev.createBuffer({ size, usage: READ });
+  copy(src, st, size);
+  const p = st.mapAsync(GPUMapMode.READ);
+  const take = () => (st.getMappedRange() as ArrayBuffer & { transfer(): ArrayBuffer }).transfer();
+  if (warm.has(st)) {
+    const out = take();
+    p.then(() => (st.unmap(), idle.push(st)));
+    return out;
+  }
+  await p;
+  warm.add(st);
+  const out = take();
+  st.unmap();
+  idle.push(st);
+  return out;
+}
+
 console.log(`adapter: ${info}; payload ${mib} MiB, ${reps} repetitions`);
 const tiny = dev.createBuffer({ size: 4, usage: STORAGE });
 await measure("empty submit + onSubmittedWorkDone", async () => {
@@ -91,6 +117,7 @@ await measure("empty submit + onSubmittedWorkDone", async () => {
   await q.onSubmittedWorkDone();
 });
 await measure("4-byte copy + mapAsync (one round trip)", () => readBack(tiny, 4, "transfer"));
+await measure("4-byte copy, range taken at mapAsync's return", () => readEarly(tiny, 4));
 
 const host = new Float32Array(bytes / 4);
 for (let i = 0; i < host.length; i++) host[i] = i;
@@ -108,13 +135,24 @@ await measure(
   `read back ${mib} MiB: mapped range transferred`,
   () => readBack(a, bytes, "transfer"),
 );
-await measure(`h2h floor ${mib} MiB in and out (upload, copy, read back)`, async () => {
-  q.writeBuffer(a, 0, host);
-  copy(a, b, bytes);
-  const out = new Float32Array(await readBack(b, bytes, "transfer"));
-  if (out[host.length - 1] !== host[host.length - 1]) throw new Error("floor: wrong bytes back");
-});
-for (const x of [tiny, a, b]) x.destroy();
+await measure(`read back ${mib} MiB: reused buffer, range taken early`, () => readEarly(a, bytes));
+for (const early of [false, true]) {
+  await measure(
+    `h2h floor ${mib} MiB in and out${early ? ", staged read" : " (upload, copy, read back)"}`,
+    async () => {
+      q.writeBuffer(a, 0, host);
+      copy(a, b, bytes);
+      const out = new Float32Array(
+        early ? await readEarly(b, bytes) : await readBack(b, bytes, "transfer"),
+      );
+      if (out[host.length - 1] !== host[host.length - 1]) {
+        throw new Error("floor: wrong bytes back");
+      }
+    },
+  );
+}
+await new Promise((r) => setTimeout(r, 50)); // let the early reads' maps settle
+for (const x of [tiny, a, b, ...idle]) x.destroy();
 if (jsonAt >= 0) {
   await Deno.writeTextFile(
     Deno.args[jsonAt + 1],
