@@ -48,6 +48,25 @@ export const CANDIDATES: MatmulConfig[] = [
   { kind: "register", tileM: 16, tileN: 64, tileK: 4, threadM: 2, threadN: 8 },
   { kind: "register", tileM: 32, tileN: 32, tileK: 4, threadM: 4, threadN: 8 },
   { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 4 },
+  // large tiles per invocation in small workgroups (operand reuse per load)
+  { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 16, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 64, tileK: 4, threadM: 16, threadN: 16 },
+  { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 16, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 8, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 8 },
+  { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 32, threadN: 16 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 32 },
+  { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 16, threadN: 32 },
+  { kind: "register", tileM: 128, tileN: 256, tileK: 4, threadM: 16, threadN: 32 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 8, threadN: 32 },
+  { kind: "register", tileM: 64, tileN: 256, tileK: 4, threadM: 8, threadN: 64 },
+  // narrow outputs (attention's P @ V, n = head dim 16)
+  { kind: "register", tileM: 32, tileN: 16, tileK: 4, threadM: 4, threadN: 4 },
+  { kind: "register", tileM: 32, tileN: 16, tileK: 4, threadM: 8, threadN: 4 },
+  { kind: "register", tileM: 64, tileN: 16, tileK: 4, threadM: 16, threadN: 4 },
+  { kind: "register", tileM: 16, tileN: 16, tileK: 4, threadM: 2, threadN: 4 },
+  { kind: "register", tileM: 32, tileN: 16, tileK: 4, threadM: 4, threadN: 8 },
   // lane-strided scalar tiles (tileK other than 4: no vec4 tile)
   { kind: "register", tileM: 32, tileN: 32, tileK: 8, threadM: 4, threadN: 4 },
   { kind: "register", tileM: 32, tileN: 32, tileK: 8, threadM: 2, threadN: 4 },
@@ -55,9 +74,9 @@ export const CANDIDATES: MatmulConfig[] = [
 ];
 
 export function configName(c: MatmulConfig): string {
-  return `${c.kind === "shared" ? "sh" : "rg"}${c.tileM}x${c.tileN}x${c.tileK}-${c.threadM}x${c.threadN}${
-    c.pipelined ? "-p" : ""
-  }`;
+  return `${
+    c.kind === "shared" ? "sh" : "rg"
+  }${c.tileM}x${c.tileN}x${c.tileK}-${c.threadM}x${c.threadN}${c.pipelined ? "-p" : ""}`;
 }
 
 interface Kernel {
@@ -94,7 +113,9 @@ function programKernels(
         const seen = new Set([spec.wgsl]);
         for (const c of CANDIDATES) {
           const name = configName(c);
-          if (o.only.length && !o.only.includes(name)) continue;
+          // (every candidate the list names; by default only register tiles: SwiftShader took
+          // minutes and gigabytes compiling even the 32x32 shared tile of the decoder's q/k/v)
+          if (o.only.length ? !o.only.includes(name) : c.kind === "shared") continue;
           try {
             const v = genMatmul(input, c);
             if (seen.has(v.wgsl)) continue;
@@ -139,7 +160,7 @@ export async function runSweep(
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 31) - 1;
     const host = k.sizes.map((bytes, i) => {
       const a = new Float32Array(bytes / 4);
-      if (k.spec.bindings[i].dtype === "f32") for (let j = 0; j < a.length; j++) a[j] = rand();
+      if (k.spec.bindings[i].dtype === "f32") { for (let j = 0; j < a.length; j++) a[j] = rand(); }
       return a;
     });
     const bufs = k.sizes.map((bytes) =>
@@ -179,6 +200,7 @@ export async function runSweep(
       };
       rows.push(row);
       try {
+        const tc = performance.now();
         dev.pushErrorScope("validation");
         const module = dev.createShaderModule({ code: v.spec.wgsl });
         const pipeline = await dev.createComputePipelineAsync({
@@ -191,6 +213,7 @@ export async function runSweep(
         });
         const err = await dev.popErrorScope();
         if (err) throw new Error(err.message);
+        log(`${k.spec.name} ${v.name}: compiled in ${(performance.now() - tc).toFixed(0)} ms`);
         const run = async (n: number) => {
           const t0 = performance.now();
           const enc = dev.createCommandEncoder();
