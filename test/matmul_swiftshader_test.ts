@@ -51,6 +51,7 @@ Deno.test("SwiftShader's matmul tiles differ only where measured", () => {
     [128, 64, 128],
     [1, 4096, 4096],
     [40, 40, 40],
+    [128, 32, 128],
   ];
   // lavapipe (and every CPU adapter but SwiftShader) keeps its tiles, as before this change
   const lavapipe = shapes.map(([m, n, k]) => chooseMatmulConfig(m, n, "register", k));
@@ -84,8 +85,10 @@ Deno.test("SwiftShader's matmul tiles differ only where measured", () => {
     threadN: 4,
   });
   assert.notDeepEqual(ss[3], lavapipe[3]);
-  // thin rows keep the shared choice
-  assert.deepEqual(ss[7], lavapipe[7]);
+  // large products: 16x32 registers per invocation
+  assert.deepEqual(ss[0], { ...lavapipe[0], threadN: 32 });
+  // the other decoder matmuls and thin rows keep lavapipe's choice
+  for (const i of [1, 2, 4, 5, 6, 7, 8, 9]) assert.deepEqual(ss[i], lavapipe[i], `${shapes[i]}`);
 });
 
 type Fn = (...xs: TensorProxy[]) => TensorProxy;
@@ -103,9 +106,10 @@ const CASES: { name: string; fn: Fn; shapes: number[][]; workgroup?: string }[] 
     shapes: [[128, 64], [64, 192]],
   },
   {
-    name: "a @ b [256, 128] x [128, 256]",
+    name: "a @ b [512, 64] x [64, 256] (16x32 registers per invocation)",
     fn: (a, b) => a.matmul(b),
-    shapes: [[256, 128], [128, 256]],
+    shapes: [[512, 64], [64, 256]],
+    workgroup: "4, 8",
   },
 ];
 

@@ -65,11 +65,18 @@ export function chooseMatmulConfig(
 /** SwiftShader's own register tiles where they measured faster than lavapipe's (Chromium 156,
  * bench/matmul_browser.ts, per-kernel device time); null: lavapipe's choice. */
 function swiftShaderConfig(m: number, n: number, k: number): MatmulConfig | null {
-  const vec = k % 4 === 0 && k > 0;
-  // narrow outputs (attention's P @ V, n = head dim 16): a 16-wide vec4 tile instead of the
-  // 32-wide lane-strided one (decoder-1x128: 1.4 ms against 3.6)
-  if (vec && m > 4 && n < 64 && n % 16 === 0) {
+  // vec4 tiles only (k in steps of four); thin rows, matvec included, keep lavapipe's tile
+  const vec = k % 4 === 0 && k > 0 && m > 4;
+  // narrow outputs that lavapipe's 32-wide tile cannot cover in vec4s (attention's P @ V,
+  // n = head dim 16): a 16-wide vec4 tile instead of the lane-strided scalar one
+  // (decoder-1x128's P @ V: 1.4 and 2.2 ms against 3.6 and 6.3, two runs)
+  if (vec && n < 64 && n % 32 === 16) {
     return { kind: "register", tileM: 16, tileN: 16, tileK: 4, threadM: 4, threadN: 4 };
+  }
+  // large products: 16x32 registers per invocation in 4x8 workgroups (more FMAs per operand
+  // load; matmul 1024: 559 and 586 ms against 655 and 688 for lavapipe's 16x16, two runs)
+  if (vec && n % 128 === 0 && Math.ceil(m / 128) * (n / 128) >= 8) {
+    return { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 32 };
   }
   return null;
 }
