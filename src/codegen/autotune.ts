@@ -95,6 +95,7 @@ export function targetInput(w: WrapperCodegen, l: KernelLine, t: KernelTarget): 
     f16Storage: t.f16,
     subgroups: t.subgroups,
     adapterClass: t.adapterClass,
+    adapterFlavour: t.adapterFlavour,
     vectorize: t.vectorize,
   };
 }

@@ -13,6 +13,11 @@ export function isCpuAdapter(h: DeviceHandle): boolean {
   return info?.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(h.info);
 }
 
+/** Chromium's CPU WebGPU: Dawn on SwiftShader (its adapter info names the architecture). */
+export function isSwiftShader(h: DeviceHandle): boolean {
+  return /swiftshader/i.test(h.info);
+}
+
 /** CPU adapters (lavapipe, SwiftShader) run the register template faster; GPUs the shared one. */
 export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
   const forced = config.str("inductor.matmulTemplate");
@@ -34,6 +39,7 @@ export function kernelTargetFor(h: DeviceHandle): KernelTarget {
     // softmax/RMS norm on [4096, 1024] 1.9x faster with 64 than with 256)
     reductionWorkgroup: matmulKind === "register" ? 64 : COMPILE_TARGET.reductionWorkgroup,
     adapterClass: isCpuAdapter(h) ? "cpu" : "gpu",
+    adapterFlavour: isSwiftShader(h) ? "swiftshader" : "other",
     vectorize: config.bool("inductor.vectorize"),
   };
 }

@@ -22,7 +22,7 @@ import {
   SPECIAL_FLOAT_DECLS,
   storeValue,
 } from "./render.ts";
-import type { F16Storage } from "./target.ts";
+import type { AdapterFlavour, F16Storage } from "./target.ts";
 import { component, VectorAccess, vectorBase, vectorBindingFits } from "./vector_access.ts";
 import type { ReductionLayout } from "./reduction_layout.ts";
 
@@ -44,6 +44,8 @@ export interface GroupInput {
   subgroups?: boolean;
   /** Which adapter class a reduction's layout is chosen for (default "gpu"). */
   adapterClass?: "cpu" | "gpu";
+  /** Which implementation the adapter is (matmul tiles for SwiftShader; default "other"). */
+  adapterFlavour?: AdapterFlavour;
   /** A reduction's layout, when not chosen by shape and adapter class (autotune candidates). */
   reductionLayout?: ReductionLayout;
   /** Four-element vector loads and stores where the innermost dimension allows (default: the

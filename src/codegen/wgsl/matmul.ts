@@ -45,7 +45,13 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
   const { first, paired, segments, nTotal, epilogueOf } = matmulSegments(g);
   const M = first.m, K = first.k, B = first.batch;
   // (the wide vec4 tile only where vector loads are tried)
-  const c = cfg ?? chooseMatmulConfig(M, nTotal, g.matmulKind ?? "shared", vec ? K : 0);
+  const c = cfg ?? chooseMatmulConfig(
+    M,
+    nTotal,
+    g.matmulKind ?? "shared",
+    vec ? K : 0,
+    g.adapterFlavour,
+  );
   const { tileM, tileN, tileK, threadM, threadN } = c;
   const wgX = tileN / threadN, wgY = tileM / threadM;
   const threads = wgX * wgY;

@@ -1,6 +1,7 @@
 // Matmul tile configs: the template flavour (workgroup memory or registers) and the tile sizes,
 // chosen by output shape and adapter class (upstream inductor's mm_configs / the heuristics that
 // pick a template config before autotuning; src/codegen/autotune.ts benchmarks alternatives).
+import type { AdapterFlavour } from "./target.ts";
 
 export interface MatmulConfig {
   /** "shared": operands staged through workgroup memory (GPUs); "register": each invocation
@@ -33,7 +34,12 @@ export function chooseMatmulConfig(
   n: number,
   kind: "shared" | "register" = "shared",
   k = 0,
+  flavour: AdapterFlavour = "other",
 ): MatmulConfig {
+  if (kind === "register" && flavour === "swiftshader") {
+    const c = swiftShaderConfig(m, n, k);
+    if (c) return c;
+  }
   if (kind === "register") {
     // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile; large
     // shapes with vec4 tiles 8x16 (lavapipe, matmul 1024: 307 ms against 344 for 8x8)
@@ -54,4 +60,23 @@ export function chooseMatmulConfig(
   if (n <= 4) return { kind, tileM: 64, tileN: 4, tileK: 16, threadM: 1, threadN: 4 };
   if (m >= 64 && n >= 64) return { kind, tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
   return { ...DEFAULT_MATMUL_CONFIG, kind };
+}
+
+/** SwiftShader's own register tiles where they measured faster than lavapipe's (Chromium 156,
+ * bench/matmul_browser.ts, per-kernel device time); null: lavapipe's choice. */
+function swiftShaderConfig(m: number, n: number, k: number): MatmulConfig | null {
+  // vec4 tiles only (k in steps of four); thin rows, matvec included, keep lavapipe's tile
+  const vec = k % 4 === 0 && k > 0 && m > 4;
+  // narrow outputs that lavapipe's 32-wide tile cannot cover in vec4s (attention's P @ V,
+  // n = head dim 16): a 16-wide vec4 tile instead of the lane-strided scalar one
+  // (decoder-1x128's P @ V: 1.4 and 2.2 ms against 3.6 and 6.3, two runs)
+  if (vec && n < 64 && n % 32 === 16) {
+    return { kind: "register", tileM: 16, tileN: 16, tileK: 4, threadM: 4, threadN: 4 };
+  }
+  // large products: 16x32 registers per invocation in 4x8 workgroups (more FMAs per operand
+  // load; matmul 1024: 559 and 586 ms against 655 and 688 for lavapipe's 16x16, two runs)
+  if (vec && n % 128 === 0 && Math.ceil(m / 128) * (n / 128) >= 8) {
+    return { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 32 };
+  }
+  return null;
 }

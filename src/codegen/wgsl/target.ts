@@ -4,6 +4,9 @@
 
 export type F16Storage = "native" | "emulated";
 
+/** Which implementation an adapter is, where codegen tunes for one specifically. */
+export type AdapterFlavour = "swiftshader" | "other";
+
 export interface KernelTarget {
   /** The adapter the kernels were chosen for (its description), or the compile-time marker. */
   adapter: string;
@@ -18,6 +21,9 @@ export interface KernelTarget {
   reductionWorkgroup: number;
   /** Adapter class reduction layouts are chosen for (reduction_layout.ts). */
   adapterClass: "cpu" | "gpu";
+  /** "swiftshader": Chromium's CPU WebGPU (Dawn on SwiftShader), whose JIT runs four invocations
+   * as SIMD lanes and favours other register tiles than lavapipe (matmul_config.ts). */
+  adapterFlavour: AdapterFlavour;
   /** Four-element vector loads and stores where the innermost dimension allows. */
   vectorize: boolean;
 }
@@ -30,6 +36,7 @@ export const COMPILE_TARGET: KernelTarget = {
   matmulKind: "shared",
   reductionWorkgroup: 256,
   adapterClass: "gpu",
+  adapterFlavour: "other",
   vectorize: true,
 };
 
