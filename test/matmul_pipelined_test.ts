@@ -8,8 +8,8 @@ import { compile, getDevice, interpret, type TypedArray } from "../src/mod.ts";
 import { targetInput, TILE_CONFIGS } from "../src/codegen/autotune.ts";
 import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
 import { genMatmul, type MatmulConfig } from "../src/codegen/wgsl/matmul.ts";
-import type { KernelSpec } from "../src/codegen/wgsl/kernel_spec.ts";
 import { assertClose, type Fn, freshSeed, LOOSE, randomArray, rng } from "./helpers.ts";
+import { runSpec } from "./run_kernel_spec.ts";
 
 const PIPELINED = TILE_CONFIGS.filter((c) => c.pipelined);
 
@@ -40,54 +40,6 @@ const CASES: { name: string; fn: Fn; shapes: number[][] }[] = [
     shapes: [[2, 24, 16], [2, 16, 40]],
   },
 ];
-
-/** Runs one kernel spec: bindings named argI take input I, the others are zeroed outputs. */
-async function runSpec(
-  spec: KernelSpec,
-  inputs: Float32Array[],
-  outBytes: number,
-): Promise<Float32Array> {
-  const dev = (await getDevice()).device;
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const bufs = spec.bindings.map((b) => {
-    const arg = /^arg(\d+)$/.exec(b.storage);
-    const data = arg ? inputs[Number(arg[1])] : null;
-    const size = Math.ceil((data ? data.byteLength : outBytes) / 16) * 16;
-    const g = dev.createBuffer({ size, usage });
-    if (data) dev.queue.writeBuffer(g, 0, data);
-    return g;
-  });
-  const out = spec.bindings.findIndex((b) => b.storage === spec.stores[0]);
-  assert.ok(out >= 0, `${spec.name}: stored buffer bound`);
-  const module = dev.createShaderModule({ code: spec.wgsl });
-  const pipeline = await dev.createComputePipelineAsync({
-    layout: "auto",
-    compute: { module, entryPoint: "main" },
-  });
-  const read = dev.createBuffer({
-    size: outBytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = dev.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    dev.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    }),
-  );
-  pass.dispatchWorkgroups(...(spec.workgroups as [number, number, number]));
-  pass.end();
-  enc.copyBufferToBuffer(bufs[out], 0, read, 0, outBytes);
-  dev.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const got = new Float32Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [...bufs, read]) b.destroy();
-  return got;
-}
 
 Deno.test("pipelined workgroup-memory matmul configs match the reference", async (t) => {
   assert.ok(PIPELINED.length > 0 && PIPELINED.every((c) => c.kind === "shared"));

@@ -10,8 +10,8 @@ import type { TensorProxy } from "../src/fx/tracer.ts";
 import { isSwiftShader, kernelTargetFor } from "../src/codegen/kernel_target.ts";
 import { targetInput } from "../src/codegen/autotune.ts";
 import { chooseMatmulConfig, genMatmul } from "../src/codegen/wgsl/matmul.ts";
-import type { KernelSpec } from "../src/codegen/wgsl/kernel_spec.ts";
 import { assertClose, freshSeed, LOOSE, randomArray, rng } from "./helpers.ts";
+import { runSpec } from "./run_kernel_spec.ts";
 
 /** A handle with only what kernelTargetFor reads. */
 function fakeHandle(info: string): DeviceHandle {
@@ -112,54 +112,6 @@ const CASES: { name: string; fn: Fn; shapes: number[][]; workgroup?: string }[] 
     workgroup: "4, 8",
   },
 ];
-
-/** Runs one kernel spec: bindings named argI take input I, the others are zeroed outputs. */
-async function runSpec(
-  spec: KernelSpec,
-  inputs: Float32Array[],
-  outBytes: number,
-): Promise<Float32Array> {
-  const dev = (await getDevice()).device;
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const bufs = spec.bindings.map((b) => {
-    const arg = /^arg(\d+)$/.exec(b.storage);
-    const data = arg ? inputs[Number(arg[1])] : null;
-    const size = Math.ceil((data ? data.byteLength : outBytes) / 16) * 16;
-    const g = dev.createBuffer({ size, usage });
-    if (data) dev.queue.writeBuffer(g, 0, data);
-    return g;
-  });
-  const out = spec.bindings.findIndex((b) => b.storage === spec.stores[0]);
-  assert.ok(out >= 0, `${spec.name}: stored buffer bound`);
-  const module = dev.createShaderModule({ code: spec.wgsl });
-  const pipeline = await dev.createComputePipelineAsync({
-    layout: "auto",
-    compute: { module, entryPoint: "main" },
-  });
-  const read = dev.createBuffer({
-    size: outBytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = dev.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    dev.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    }),
-  );
-  pass.dispatchWorkgroups(...(spec.workgroups as [number, number, number]));
-  pass.end();
-  enc.copyBufferToBuffer(bufs[out], 0, read, 0, outBytes);
-  dev.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const got = new Float32Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [...bufs, read]) b.destroy();
-  return got;
-}
 
 Deno.test("kernels with SwiftShader's tiles match the reference", async (t) => {
   const seed = freshSeed();
