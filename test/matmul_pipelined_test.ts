@@ -4,12 +4,12 @@
 // column and k tiles, a fused epilogue, SwiGLU's paired matmuls, a transposed weight and a batch.
 // Also checks that autotuning offers these configs to GPU adapters.
 import assert from "node:assert/strict";
-import { compile, getDevice, interpret, type TypedArray } from "../src/mod.ts";
+import { getDevice } from "../src/mod.ts";
 import { targetInput, TILE_CONFIGS } from "../src/codegen/autotune.ts";
 import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
 import { genMatmul, type MatmulConfig } from "../src/codegen/wgsl/matmul.ts";
-import { assertClose, type Fn, freshSeed, LOOSE, randomArray, rng } from "./helpers.ts";
-import { runSpec } from "./run_kernel_spec.ts";
+import { assertClose, type Fn, freshSeed, LOOSE } from "./helpers.ts";
+import { matmulCase, runSpec } from "./run_kernel_spec.ts";
 
 const PIPELINED = TILE_CONFIGS.filter((c) => c.pipelined);
 
@@ -47,15 +47,7 @@ Deno.test("pipelined workgroup-memory matmul configs match the reference", async
   const h = await getDevice();
   for (const c of CASES) {
     await t.step(`${c.name} (seed ${seed})`, async () => {
-      const r = rng(seed);
-      const xs = c.shapes.map((s) => randomArray(s, "f32", r, -1, 1) as Float32Array);
-      const cg = compile(c.fn, { inputs: c.shapes.map((shape) => ({ shape })) });
-      const want = (interpret(cg.graph, xs) as TypedArray[])[0];
-      const lines = [cg.program.main, ...cg.program.partitions.values()].flatMap((w) =>
-        w.lines.flatMap((l) => l.op === "kernel" && l.node.kind === "matmul" ? [{ w, l }] : [])
-      );
-      assert.equal(lines.length, 1, "one matmul kernel");
-      const { w, l } = lines[0];
+      const { xs, want, w, l } = matmulCase(c.fn, c.shapes, seed);
       for (const cfg of PIPELINED) {
         const spec = genMatmul(targetInput(w, l, kernelTargetFor(h)), cfg as MatmulConfig);
         assert.match(spec.wgsl, /workgroupBarrier/);

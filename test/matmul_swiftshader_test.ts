@@ -4,14 +4,14 @@
 // lavapipe's and GPUs' choices as they were; and kernels generated with SwiftShader's tiles match
 // the float64 reference when run on the default adapter.
 import assert from "node:assert/strict";
-import { compile, getDevice, interpret, type TypedArray } from "../src/mod.ts";
+import { getDevice } from "../src/mod.ts";
 import type { DeviceHandle } from "../src/runtime/device.ts";
 import type { TensorProxy } from "../src/fx/tracer.ts";
 import { isSwiftShader, kernelTargetFor } from "../src/codegen/kernel_target.ts";
 import { targetInput } from "../src/codegen/autotune.ts";
 import { chooseMatmulConfig, genMatmul } from "../src/codegen/wgsl/matmul.ts";
-import { assertClose, freshSeed, LOOSE, randomArray, rng } from "./helpers.ts";
-import { runSpec } from "./run_kernel_spec.ts";
+import { assertClose, freshSeed, LOOSE } from "./helpers.ts";
+import { matmulCase, runSpec } from "./run_kernel_spec.ts";
 
 /** A handle with only what kernelTargetFor reads. */
 function fakeHandle(info: string): DeviceHandle {
@@ -123,15 +123,7 @@ Deno.test("kernels with SwiftShader's tiles match the reference", async (t) => {
   };
   for (const c of CASES) {
     await t.step(`${c.name} (seed ${seed})`, async () => {
-      const r = rng(seed);
-      const xs = c.shapes.map((s) => randomArray(s, "f32", r, -1, 1) as Float32Array);
-      const cg = compile(c.fn, { inputs: c.shapes.map((shape) => ({ shape })) });
-      const want = (interpret(cg.graph, xs) as TypedArray[])[0];
-      const lines = [cg.program.main, ...cg.program.partitions.values()].flatMap((w) =>
-        w.lines.flatMap((l) => l.op === "kernel" && l.node.kind === "matmul" ? [{ w, l }] : [])
-      );
-      assert.equal(lines.length, 1, "one matmul kernel");
-      const { w, l } = lines[0];
+      const { xs, want, w, l } = matmulCase(c.fn, c.shapes, seed);
       const spec = genMatmul(targetInput(w, l, target));
       if (c.workgroup) assert.ok(spec.wgsl.includes(`@workgroup_size(${c.workgroup})`));
       const got = await runSpec(spec, xs, want.length * 4);

@@ -1,8 +1,30 @@
 // Runs one generated kernel spec alone on the default adapter (raw WebGPU, no executor): the
 // matmul template tests use it to try tile configs compile() would not pick on this adapter.
 import assert from "node:assert/strict";
-import { getDevice } from "../src/mod.ts";
+import { compile, getDevice, interpret, type TypedArray } from "../src/mod.ts";
 import type { KernelSpec } from "../src/codegen/wgsl/kernel_spec.ts";
+import type { ProgramLine, WrapperCodegen } from "../src/codegen/wrapper.ts";
+import { type Fn, randomArray, rng } from "./helpers.ts";
+
+type KernelLine = Extract<ProgramLine, { op: "kernel" }>;
+
+/** A graph with exactly one matmul kernel, compiled: random inputs in [-1, 1) from `seed`, the
+ * float64 reference output, and the kernel's line and wrapper (to regenerate it with a config). */
+export function matmulCase(
+  fn: Fn,
+  shapes: number[][],
+  seed: number,
+): { xs: Float32Array[]; want: TypedArray; w: WrapperCodegen; l: KernelLine } {
+  const r = rng(seed);
+  const xs = shapes.map((s) => randomArray(s, "f32", r, -1, 1) as Float32Array);
+  const cg = compile(fn, { inputs: shapes.map((shape) => ({ shape })) });
+  const want = (interpret(cg.graph, xs) as TypedArray[])[0];
+  const lines = [cg.program.main, ...cg.program.partitions.values()].flatMap((w) =>
+    w.lines.flatMap((l) => l.op === "kernel" && l.node.kind === "matmul" ? [{ w, l }] : [])
+  );
+  assert.equal(lines.length, 1, "one matmul kernel");
+  return { xs, want, ...lines[0] };
+}
 
 /** Runs one kernel spec: bindings named argI take input I, the others are zeroed outputs. */
 export async function runSpec(
