@@ -12,7 +12,7 @@ import { parseLlamaConfig } from "../src/models/llama_config.ts";
 import { loadLlama } from "../src/models/llama_load.ts";
 import type { RunnerOptions } from "../src/models/llama_runner.ts";
 import { countGPU, errMessage, median, now, relErr, type Row } from "./harness.ts";
-import type { OurSystem } from "./ours.ts";
+import { type OurSystem, underRuntime } from "./ours.ts";
 import { TfjsLlama } from "./peers/tfjs_llama.ts";
 import type { PeerModule } from "./peers/types.ts";
 
@@ -143,6 +143,7 @@ const OUR_SETTINGS: Record<OurSystem, Pick<RunnerOptions, "compileMode" | "compi
   "ours": {},
   "ours-noreplay": { compileConfig: { "inductor.replay": false } },
   "ours-eager": { compileMode: "eager" },
+  "ours-plainread": {}, // run under its runtime config (bench/ours.ts underRuntime)
 };
 
 /** Every selected system's LLM rows; the reference is ours (fused) `forward` of the prompt. */
@@ -197,7 +198,10 @@ export async function runLlm(o: LlmOptions): Promise<Row[]> {
       note: errMessage(e),
     }));
   for (const system of o.ours) {
-    const r = await o.guard(runOursLlm(system, o.dir, prompt, steps, repeats), system).then(
+    const r = await o.guard(
+      underRuntime(system, () => runOursLlm(system, o.dir, prompt, steps, repeats)),
+      system,
+    ).then(
       ({ t, logits, counts }) =>
         withCounts(
           llmRows(system, t, prompt.length, {

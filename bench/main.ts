@@ -24,7 +24,8 @@ const USAGE = `usage: deno task bench [--quick | --full] [--only NAME,...] [--sy
   --full         also matmul-2048 (tens of seconds per call on a CPU adapter)
   --only         workloads by name or family: matmul-1024, matmul, gelu, decoder, decoder4, dispatch,
                  llm (llm-prefill-128, llm-decode: the bundled Llama, tokens/s; Deno only)
-  --systems      ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js, jax-js-eager, ort-web
+  --systems      ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js, jax-js-eager, ort-web;
+                 ours-plainread (ours without staged reads) only when named
   --no-peers     our three columns only
   --json FILE    also write the rows as one JSON array
   --device-info  print the adapter and exit

@@ -1,33 +1,60 @@
 // Our three columns: fused with replay (`ours`), fused without replay (`ours-noreplay`) and one
-// kernel per op (`ours-eager`), through the public API only: the weights are Tensors bound once
+// kernel per op (`ours-eager`), and on request (`--systems`) `ours-plainread`: `ours` with every
+// read through a fresh staging buffer and its awaited map promise (runtime.readbackCacheBytes 0),
+// which shows how much of a lead in Deno is our staged read. Through the public API only: the weights are Tensors bound once
 // as `params`, activations go to `cg.run()` as host arrays (host to host) or as resident Tensors
 // with `{ output: "tensor" }` (device time), measured by bench/measure.ts like every peer. Plus
 // two diagnostics: `replay_ms` (cg.timeDevice, the recorded launches alone) and, for dispatch-*,
 // the submit-per-kernel baseline (the same launches, each submitted and awaited).
-import { compile, type CompiledGraph, type Tensor, tensor } from "../src/mod.ts";
+import {
+  compile,
+  type CompiledGraph,
+  config as globalConfig,
+  type Tensor,
+  tensor,
+} from "../src/mod.ts";
 import { errMessage, now, type Row, timeDifferential, timeIt } from "./harness.ts";
 import { Checker, measure } from "./measure.ts";
 import type { DeviceCalls, PreparedRun } from "./peers/types.ts";
 import { isWeight, type Reference, uploadAllMatters, type Workload } from "./workloads.ts";
 
-export type OurSystem = "ours" | "ours-noreplay" | "ours-eager";
+export type OurSystem = "ours" | "ours-noreplay" | "ours-eager" | "ours-plainread";
 
-const SETTINGS: Record<OurSystem, { mode: "default" | "eager"; config: Record<string, unknown> }> =
-  {
-    "ours": { mode: "default", config: {} },
-    "ours-noreplay": { mode: "default", config: { "inductor.replay": false } },
-    "ours-eager": { mode: "eager", config: {} },
-  };
+/** Each system's compile mode and graph config, and the global (runtime) config it runs under. */
+export const OUR_SETTINGS: Record<
+  OurSystem,
+  { mode: "default" | "eager"; config: Record<string, unknown>; runtime?: Record<string, unknown> }
+> = {
+  "ours": { mode: "default", config: {} },
+  "ours-noreplay": { mode: "default", config: { "inductor.replay": false } },
+  "ours-eager": { mode: "eager", config: {} },
+  "ours-plainread": { mode: "default", config: {}, runtime: { "runtime.readbackCacheBytes": 0 } },
+};
+
+/** `fn` under `system`'s runtime config (restored after). */
+export function underRuntime<T>(system: OurSystem, fn: () => Promise<T>): Promise<T> {
+  const runtime = OUR_SETTINGS[system].runtime;
+  return runtime ? globalConfig.patch(runtime, fn) : fn();
+}
 
 /** Runs one of our systems on a workload: cold and warm compile, then bench/measure.ts's
  * columns, then the diagnostics; every result checked. */
-export async function runOurs(
+export function runOurs(
   system: OurSystem,
   w: Workload,
   inputs: Float32Array[],
   ref: Reference,
 ): Promise<Row[]> {
-  const { mode, config } = SETTINGS[system];
+  return underRuntime(system, () => runOursIn(system, w, inputs, ref));
+}
+
+async function runOursIn(
+  system: OurSystem,
+  w: Workload,
+  inputs: Float32Array[],
+  ref: Reference,
+): Promise<Row[]> {
+  const { mode, config } = OUR_SETTINGS[system];
   const rows: Row[] = [];
   const row: Row = { workload: w.name, system, median_ms: NaN, ok: false };
   const owned: { dispose(): unknown }[] = [];

@@ -18,7 +18,7 @@ export interface SuiteOptions {
   /** `--only`: workload names or families. */
   only: string[] | null;
   /** Systems to run (all when null): ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js,
-   * jax-js-eager, ort-web. */
+   * jax-js-eager, ort-web; ours-plainread only when named. */
   systems: string[] | null;
   load: Loader;
   /** Progress lines (not the table). */
@@ -37,6 +37,8 @@ export interface SuiteResult {
 }
 
 const OURS: OurSystem[] = ["ours", "ours-noreplay", "ours-eager"];
+/** Ours' diagnostic systems, run only when `--systems` names them. */
+const OURS_ON_REQUEST: OurSystem[] = ["ours-plainread"];
 export const PEER_SYSTEMS = ["tfjs-webgpu", "jax-js", "jax-js-eager", "ort-web"];
 
 /** `p`, or an Error naming `what` after `ms`. Nothing can cancel a timed-out run, so the error
@@ -66,6 +68,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const t0 = now();
   const timeout = o.timeoutMs ?? 180_000;
   const want = (s: string) => !o.systems || o.systems.includes(s);
+  const named = (s: string) => o.systems?.includes(s) ?? false;
   const h = await getDevice();
   const device = h.info;
   o.log(`device: ${device}`);
@@ -95,7 +98,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     const ref = reference(w, inputs);
     o.log(`${w.name}: reference ${(now() - tr).toFixed(0)} ms`);
     const wrows: Row[] = [];
-    for (const s of OURS.filter(run)) {
+    for (const s of [...OURS, ...OURS_ON_REQUEST.filter(named)].filter(run)) {
       const r = await withTimeout(runOurs(s, w, inputs, ref), limit, s).catch((
         e,
       ) => [{ workload: w.name, system: s, median_ms: NaN, ok: false, note: errMessage(e) }]);
@@ -130,7 +133,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     const lrows = await runLlm({
       dir: o.llmModel!,
       quick: o.quick,
-      ours: OURS.filter(want),
+      ours: [...OURS, ...OURS_ON_REQUEST.filter(named)].filter(want),
       tfjs: !tfjs ? null : tfErr ? { error: tfErr } : tfjs.tf,
       workloads: llm,
       log: o.log,

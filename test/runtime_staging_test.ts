@@ -69,15 +69,17 @@ Deno.test("runtime.readbackCacheBytes bounds the cache; 0 keeps nothing; staging
   const h = await getDevice();
   const b = upload(h, new Float32Array(1 << 16).fill(2), "f32", "cap");
   const live = liveBuffers(h).count;
+  assert.equal((await download(h, b, "f32", 1 << 16))[5], 2);
+  await settle();
+  assert.ok(stagingStats(h).buffers >= 1, "a cached buffer before the cap drops to 0");
   await config.patch({ "runtime.readbackCacheBytes": 0 }, async () => {
-    releaseStaging(h);
     const s0 = stagingStats(h);
     for (let i = 0; i < 3; i++) {
       assert.equal((await download(h, b, "f32", 1 << 16))[5], 2);
       await settle();
     }
     const s1 = stagingStats(h);
-    assert.equal(s1.buffers, 0);
+    assert.equal(s1.buffers, 0, "the lowered cap emptied the cache at the next read");
     assert.equal(s1.earlyReads, s0.earlyReads, "no reuse, so no early read");
   });
   await config.patch({ "runtime.readbackCacheBytes": 300 * 1024 }, async () => {

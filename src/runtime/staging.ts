@@ -77,6 +77,13 @@ function sizeClass(bytes: number): number {
 
 function acquire(h: DeviceHandle, bytes: number, doing: string): Staging {
   const p = poolOf(h);
+  // a cap lowered since (config.patch) applies from this read on: oldest buffers go first
+  const cap = config.int("runtime.readbackCacheBytes");
+  while (p.freeBytes > cap) {
+    const s = p.free.shift()!;
+    p.freeBytes -= s.size;
+    s.buffer.destroy();
+  }
   const size = sizeClass(bytes);
   // Prefer a buffer that has been mapped before (its early read works).
   let best = -1;
