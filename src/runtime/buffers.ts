@@ -201,12 +201,7 @@ export async function readback(h: DeviceHandle, ranges: ReadRange[]): Promise<Ty
   flushStreams(h);
   const datas = await readStaged(
     h,
-    ranges.map((r) => ({
-      buffer: r.buffer,
-      offset: r.offset,
-      bytes: roundUp(r.count * gpuBytes(r.dtype), 4),
-    })),
-    ranges.map((r) => r.count * gpuBytes(r.dtype)),
+    ranges.map((r) => ({ buffer: r.buffer, offset: r.offset, bytes: r.count * gpuBytes(r.dtype) })),
     doing,
   );
   await checkpoint(h, doing);

@@ -17,7 +17,8 @@ import { DeviceError } from "../errors.ts";
 import type { DeviceHandle } from "./device_handle.ts";
 import { assertLive, checkpoint, lostError, raceLoss, scoped } from "./errors.ts";
 
-/** One range to copy out: `bytes` (a multiple of 4) at byte `offset` of `buffer`. */
+/** One range to copy out: `bytes` at byte `offset` of `buffer` (the copy is padded to a multiple
+ * of 4, which the buffer must hold). */
 export interface StageRange {
   buffer: GPUBuffer;
   offset: number;
@@ -27,13 +28,13 @@ export interface StageRange {
 interface Staging {
   buffer: GPUBuffer;
   size: number;
-  /** A map of this buffer has settled (Deno's map mode is set): early reads are safe to try. */
+  /** A map of this buffer has settled (Deno's map mode is set): early reads are safe to try. Every
+   * buffer on the free list is warm: it gets there only after its map settled. */
   warm: boolean;
 }
 
 interface Pool {
   free: Staging[];
-  freeBytes: number;
   reads: number;
   earlyReads: number;
 }
@@ -46,8 +47,12 @@ const earlyReadRuntime = typeof (globalThis as { Deno?: unknown }).Deno === "obj
 
 function poolOf(h: DeviceHandle): Pool {
   let p = pools.get(h);
-  if (!p) pools.set(h, p = { free: [], freeBytes: 0, reads: 0, earlyReads: 0 });
+  if (!p) pools.set(h, p = { free: [], reads: 0, earlyReads: 0 });
   return p;
+}
+
+function freeBytes(p: Pool): number {
+  return p.free.reduce((n, s) => n + s.size, 0);
 }
 
 /** What the staging cache of `h` holds and how its reads went: `earlyReads` of `reads` were
@@ -56,7 +61,7 @@ export function stagingStats(
   h: DeviceHandle,
 ): { buffers: number; bytes: number; reads: number; earlyReads: number } {
   const p = poolOf(h);
-  return { buffers: p.free.length, bytes: p.freeBytes, reads: p.reads, earlyReads: p.earlyReads };
+  return { buffers: p.free.length, bytes: freeBytes(p), reads: p.reads, earlyReads: p.earlyReads };
 }
 
 /** Destroys the cached staging buffers of `h` (those in use go when their read settles). */
@@ -64,7 +69,6 @@ export function releaseStaging(h: DeviceHandle): void {
   const p = poolOf(h);
   for (const s of p.free) s.buffer.destroy();
   p.free = [];
-  p.freeBytes = 0;
 }
 
 /** Sizes come in classes so that reads of nearby sizes share buffers: powers of two up to 1 MiB,
@@ -79,23 +83,10 @@ function acquire(h: DeviceHandle, bytes: number, doing: string): Staging {
   const p = poolOf(h);
   // a cap lowered since (config.patch) applies from this read on: oldest buffers go first
   const cap = config.int("runtime.readbackCacheBytes");
-  while (p.freeBytes > cap) {
-    const s = p.free.shift()!;
-    p.freeBytes -= s.size;
-    s.buffer.destroy();
-  }
+  while (freeBytes(p) > cap) p.free.shift()!.buffer.destroy();
   const size = sizeClass(bytes);
-  // Prefer a buffer that has been mapped before (its early read works).
-  let best = -1;
-  p.free.forEach((s, i) => {
-    if (s.size !== size) return;
-    if (best < 0 || (s.warm && !p.free[best].warm)) best = i;
-  });
-  if (best >= 0) {
-    const [s] = p.free.splice(best, 1);
-    p.freeBytes -= s.size;
-    return s;
-  }
+  const i = p.free.findIndex((s) => s.size === size);
+  if (i >= 0) return p.free.splice(i, 1)[0];
   if (size > h.limits.maxBufferSize) {
     throw new DeviceError(
       `${doing}: a staging buffer of ${size} bytes exceeds the device's maxBufferSize ` +
@@ -118,12 +109,11 @@ function acquire(h: DeviceHandle, bytes: number, doing: string): Staging {
 /** Back to the free list if `runtime.readbackCacheBytes` has room, else destroyed. */
 function release(h: DeviceHandle, s: Staging): void {
   const p = poolOf(h);
-  if (h.lost || p.freeBytes + s.size > config.int("runtime.readbackCacheBytes")) {
+  if (h.lost || freeBytes(p) + s.size > config.int("runtime.readbackCacheBytes")) {
     s.buffer.destroy();
     return;
   }
   p.free.push(s);
-  p.freeBytes += s.size;
 }
 
 /** Unmaps a staging buffer whose map settled and frees it for the next read; a device lost in the
@@ -138,21 +128,21 @@ function unmapAndRelease(h: DeviceHandle, s: Staging): void {
   release(h, s);
 }
 
-/** Copies `ranges` into one staging buffer in a single submit and resolves to each range's bytes
- * (`exact[i]` of them: the copies are padded to 4), as ArrayBuffers the caller owns. Callers
- * submit their pending stream work first. */
+/** Copies `ranges` into one staging buffer in a single submit and resolves to each range's bytes,
+ * as ArrayBuffers the caller owns. Callers submit their pending stream work first. */
 export async function readStaged(
   h: DeviceHandle,
   ranges: StageRange[],
-  exact: number[],
   doing: string,
 ): Promise<ArrayBuffer[]> {
   assertLive(h, doing);
+  // copies move multiples of 4 bytes; getMappedRange offsets are multiples of 8
+  const padded = ranges.map((r) => Math.max(4, Math.ceil(r.bytes / 4) * 4));
   const offsets: number[] = [];
   let total = 0;
-  for (const r of ranges) {
+  for (const n of padded) {
     offsets.push(total);
-    total += Math.ceil(r.bytes / 8) * 8; // getMappedRange offsets are multiples of 8
+    total += Math.ceil(n / 8) * 8;
   }
   const s = acquire(h, Math.max(total, 4), doing);
   const pool = poolOf(h);
@@ -160,7 +150,7 @@ export async function readStaged(
   scoped(h, () => doing, () => {
     const enc = h.device.createCommandEncoder({ label: "readback" });
     ranges.forEach((r, i) =>
-      enc.copyBufferToBuffer(r.buffer, r.offset, s.buffer, offsets[i], r.bytes)
+      enc.copyBufferToBuffer(r.buffer, r.offset, s.buffer, offsets[i], padded[i])
     );
     // A read of nothing still waits for the queue to reach this point (queueIdle).
     if (ranges.length === 0) enc.clearBuffer(s.buffer, 0, 4);
@@ -170,7 +160,7 @@ export async function readStaged(
   const take = () => {
     // With no range, a 4-byte view still proves the buffer is mapped (the queue reached it).
     if (ranges.length === 0) s.buffer.getMappedRange(0, 4);
-    return ranges.map((r, i) => takeRange(s.buffer, offsets[i], r.bytes, exact[i]));
+    return ranges.map((r, i) => takeRange(s.buffer, offsets[i], padded[i], r.bytes));
   };
   if (earlyReadRuntime && s.warm && !h.lost) {
     let early: ArrayBuffer[] | null = null;
@@ -219,7 +209,7 @@ function takeRange(st: GPUBuffer, offset: number, bytes: number, exact: number):
 /** Resolves once the queue has finished all work submitted before the call: a map of a staging
  * buffer cleared in a submit of its own (in Deno this skips the 10 ms of onSubmittedWorkDone). */
 export async function queueIdle(h: DeviceHandle, doing: string): Promise<void> {
-  if (h.lost) throw lostError(h, doing);
-  await readStaged(h, [], [], doing);
+  await readStaged(h, [], doing);
+  // a lost device may still settle the map: report the loss, not a clean finish
   if (h.lost) throw lostError(h, doing);
 }
