@@ -16,6 +16,7 @@ import type { KernelSpec } from "../src/codegen/wgsl/kernel_spec.ts";
 import { gpuBytes, numel } from "../src/dtype.ts";
 import { decoderFn, decoderInputs, SMALL_DECODER } from "../src/models/decoder.ts";
 import type { InputSpec, TensorProxy } from "../src/mod.ts";
+import { MAX_DEVICE_CALLS, median, randomArray } from "./harness.ts";
 
 export interface SweepOptions {
   /** Matmul sizes n (n x n @ n x n) and decoder sequence lengths (batch 1, one layer). */
@@ -156,13 +157,11 @@ export async function runSweep(
   const rows: SweepRow[] = [];
   for (const k of kernels) {
     // random inputs in [-1, 1) (an index input would read out of range: zeros there instead)
-    let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 31) - 1;
-    const host = k.sizes.map((bytes, i) => {
-      const a = new Float32Array(bytes / 4);
-      if (k.spec.bindings[i].dtype === "f32") { for (let j = 0; j < a.length; j++) a[j] = rand(); }
-      return a;
-    });
+    const host = k.sizes.map((bytes, i) =>
+      k.spec.bindings[i].dtype === "f32"
+        ? randomArray(bytes / 4, 12345 + i)
+        : new Float32Array(bytes / 4)
+    );
     const bufs = k.sizes.map((bytes) =>
       dev.createBuffer({
         size: Math.ceil(bytes / 16) * 16,
@@ -246,8 +245,11 @@ export async function runSweep(
       let n = 2;
       for (;;) {
         const span = (await r.run(n)) - (await r.run(1));
-        if (span >= 150 || n >= 4096) break;
-        n = Math.min(4096, Math.max(2 * n, Math.ceil((200 * n) / Math.max(span, 0.05))));
+        if (span >= 150 || n >= MAX_DEVICE_CALLS) break;
+        n = Math.min(
+          MAX_DEVICE_CALLS,
+          Math.max(2 * n, Math.ceil((200 * n) / Math.max(span, 0.05))),
+        );
       }
       counts.set(r.name, one > 400 ? 2 : n);
     }
@@ -295,7 +297,7 @@ function checkSame(want: Float32Array[], got: Float32Array[]): void {
 
 export function formatRow(r: SweepRow): string {
   const sorted = [...r.rounds].sort((x, y) => x - y);
-  const med = sorted[sorted.length >> 1];
+  const med = sorted.length ? median(sorted) : undefined;
   const gf = r.flop && med ? ` ${(r.flop / med / 1e6).toFixed(2).padStart(6)} GFLOP/s` : "";
   return `${r.workload.padEnd(14)} ${r.kernel.slice(0, 28).padEnd(28)} ${r.variant.padEnd(20)} ${
     med === undefined ? "-" : med.toFixed(3).padStart(9)
