@@ -7,6 +7,7 @@ import { chromium } from "playwright-core";
 import type { CliOptions } from "./main.ts";
 import { bundleTfjs, CACHE, ensurePeers, MODULES } from "./setup.ts";
 import type { SuiteResult } from "./suite.ts";
+import { MODEL_URL } from "./browser_entry.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -71,6 +72,10 @@ function serve(files: Record<string, string>): Deno.HttpServer<Deno.NetAddr> {
     let file: string | null = files[path] ?? null;
     if (!file && path.startsWith("/npm/") && !path.includes("..")) {
       file = `${MODULES}/${path.slice(5)}`;
+    }
+    // the bundled model of the llm-* rows (the page loads it by URL, as a user's page would)
+    if (!file && path.startsWith(`${MODEL_URL}/`) && !path.includes("..")) {
+      file = `${ROOT}/demo/tiny-llama/${path.slice(MODEL_URL.length + 1)}`;
     }
     const headers = {
       // cross-origin isolation: SharedArrayBuffer for onnxruntime-web's threads

@@ -11,6 +11,9 @@ export interface PageOptions {
   systems: string[] | null;
 }
 
+/** Where the page finds demo/tiny-llama (bench/browser.ts serves it there). */
+export const MODEL_URL = "/tiny-llama";
+
 const load: Loader = (name) => {
   const url = {
     tfjs: "/tfjs.js",
@@ -21,5 +24,7 @@ const load: Loader = (name) => {
 };
 
 export function run(o: PageOptions): Promise<SuiteResult> {
-  return runSuite({ ...o, load, log: (s) => console.log(s) });
+  // the llm-* rows load the bundled model over HTTP from the bench's server (bench/browser.ts)
+  const llmModel = new URL(`${MODEL_URL}/`, location.href).href;
+  return runSuite({ ...o, load, llmModel, log: (s) => console.log(s) });
 }

@@ -23,7 +23,7 @@ const USAGE = `usage: deno task bench [--quick | --full] [--only NAME,...] [--sy
   --quick        small sizes, few repetitions (a smoke run)
   --full         also matmul-2048 (tens of seconds per call on a CPU adapter)
   --only         workloads by name or family: matmul-1024, matmul, gelu, decoder, decoder4, dispatch,
-                 llm (llm-prefill-128, llm-decode: the bundled Llama, tokens/s; Deno only)
+                 llm (llm-prefill-128, llm-decode: the bundled Llama, tokens/s)
   --systems      ours, ours-noreplay, ours-eager, tfjs-webgpu, jax-js, jax-js-eager, ort-web;
                  ours-plainread (ours without staged reads) only when named
   --no-peers     our three columns only
