@@ -3,7 +3,7 @@
 // kernel's time (memory floor, index math, erf form, invocation shape).
 //
 //   deno run -A bench/pointwise_browser.ts [--deno] [--rows 4096] [--cols 4096]
-//                                          [--only base,copy,...] [--rounds N] [--json FILE]
+//                                          [--only base,copy,...] [--rounds N] [--span MS] [--json FILE]
 import {
   formatPointwiseRow,
   type PointwiseRow,
@@ -19,6 +19,7 @@ function parse(args: string[]): PointwiseSweepOptions & { deno: boolean; json: s
     cols: 4096,
     only: [] as string[],
     rounds: 3,
+    spanMs: 150,
   };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--deno") o.deno = true;
@@ -27,6 +28,7 @@ function parse(args: string[]): PointwiseSweepOptions & { deno: boolean; json: s
     else if (args[i] === "--only") {
       o.only = (args[++i] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     } else if (args[i] === "--rounds") o.rounds = Number(args[++i]);
+    else if (args[i] === "--span") o.spanMs = Number(args[++i]);
     else if (args[i] === "--json") o.json = args[++i];
     else throw new Error(`unknown argument '${args[i]}'`);
   }
@@ -40,6 +42,7 @@ if (import.meta.main) {
     cols: o.cols,
     only: o.only,
     rounds: o.rounds,
+    spanMs: o.spanMs,
   };
   const log = (s: string) => console.error(s);
   let res: { device: string; rows: PointwiseRow[] };

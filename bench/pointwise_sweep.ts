@@ -20,11 +20,17 @@ export interface PointwiseSweepOptions {
   /** Variant names to run besides the default; empty: all. */
   only: string[];
   rounds: number;
+  /** T(N) − T(1) must reach this many ms before N stops growing (150 by default; more where the
+   * machine is shared and the queue waits jitter by tens of ms). */
+  spanMs?: number;
 }
 
 export interface PointwiseRow {
   variant: string;
   rounds: number[];
+  /** T(N) / N per round (no differential: for kernels of hundreds of ms, where one queue wait
+   * is negligible and the difference of two noisy times doubles the noise). */
+  perLaunch: number[];
   /** Launches per timing (N). */
   n: number;
   note?: string;
@@ -114,7 +120,7 @@ export async function runPointwiseSweep(
   const runs: { row: PointwiseRow; run: (n: number) => Promise<number> }[] = [];
   let expected: Float32Array | null = null;
   for (const c of cands) {
-    const row: PointwiseRow = { variant: c.name, rounds: [], n: 0 };
+    const row: PointwiseRow = { variant: c.name, rounds: [], perLaunch: [], n: 0 };
     rows.push(row);
     try {
       const tc = performance.now();
@@ -157,12 +163,16 @@ export async function runPointwiseSweep(
       log(`${c.name}: ${row.note}`);
     }
   }
+  const spanMs = o.spanMs ?? 150;
   for (const r of runs) {
     let n = 2;
     for (;;) {
       const span = (await r.run(n)) - (await r.run(1));
-      if (span >= 150 || n >= MAX_DEVICE_CALLS) break;
-      n = Math.min(MAX_DEVICE_CALLS, Math.max(2 * n, Math.ceil((200 * n) / Math.max(span, 0.05))));
+      if (span >= spanMs || n >= MAX_DEVICE_CALLS) break;
+      n = Math.min(
+        MAX_DEVICE_CALLS,
+        Math.max(2 * n, Math.ceil((1.3 * spanMs * n) / Math.max(span, 0.05))),
+      );
     }
     r.row.n = n;
   }
@@ -171,6 +181,7 @@ export async function runPointwiseSweep(
       const one = await r.run(1);
       const many = await r.run(r.row.n);
       r.row.rounds.push(Math.max(many - one, 1e-6) / (r.row.n - 1));
+      r.row.perLaunch.push(many / r.row.n);
     }
     log(`round ${round + 1}/${o.rounds} done`);
   }
@@ -207,7 +218,11 @@ function checkSame(want: Float32Array, got: Float32Array): void {
 export function formatPointwiseRow(r: PointwiseRow): string {
   const sorted = [...r.rounds].sort((x, y) => x - y);
   const med = sorted.length ? median(sorted).toFixed(2).padStart(9) : "        -";
-  return `${r.variant.padEnd(20)} ${med} ms  N=${String(r.n).padEnd(4)} [${
+  const per = [...r.perLaunch].sort((x, y) => x - y);
+  const pl = per.length
+    ? `T(N)/N median ${median(per).toFixed(2).padStart(8)} min ${per[0].toFixed(2).padStart(8)}`
+    : "";
+  return `${r.variant.padEnd(20)} ${med} ms ${pl} N=${String(r.n).padEnd(4)} [${
     sorted.map((t) => t.toFixed(1)).join(" ")
   }]${r.note ? " " + r.note : ""}`;
 }

@@ -18,7 +18,8 @@ export interface PointwiseVariant {
   width: 1 | 4;
   /** Accesses (vec4s or scalars) per invocation. */
   per: number;
-  /** contig: an invocation's accesses are neighbours; stride: they are a grid apart. */
+  /** contig: an invocation's accesses are neighbours; stride: they are a grid apart (whole rows
+   * apart where the grid is whole rows: the column, and its a and b, are the same). */
   arrange: "contig" | "stride";
   /** divmod: row and column from `i / cols`, `i % cols`; grid2d: workgroup id y is the row
    * (no integer division); flat: per-column operands indexed by `i & (cols - 1)`. */
@@ -59,6 +60,12 @@ export const VARIANTS: PointwiseVariant[] = [
   v("per2", { per: 2 }),
   v("per4", { per: 4 }),
   v("per4-stride", { per: 4, arrange: "stride" }),
+  v("per4-stride-mul", { per: 4, arrange: "stride", erf: "scalar-mul" }),
+  v("per4-stride-flat", { per: 4, arrange: "stride", index: "flat" }),
+  v("per2-stride-v4mul", { per: 2, arrange: "stride", erf: "vec4-mul" }),
+  v("per4-stride-v4mul", { per: 4, arrange: "stride", erf: "vec4-mul" }),
+  v("per8-stride-v4mul", { per: 8, arrange: "stride", erf: "vec4-mul" }),
+  v("muladd-per4-stride", { body: "muladd", per: 4, arrange: "stride" }),
   v("grid2d", { index: "grid2d", guard: false }),
   v("flat", { index: "flat" }),
   v("noguard", { guard: false }),
@@ -197,10 +204,16 @@ export function variantWgsl(p: PointwiseVariant, rows: number, cols: number): st
       ? `bitcast<vec4<f32>>(bitcast<vec4<u32>>(${e}) + vec4<u32>(OPAQUE_ZERO))`
       : `bitcast<f32>(bitcast<u32>(${e}) + OPAQUE_ZERO)`;
   const gelu1 = (u: string) => `(0.5 * ${u} * (1.0 + erf_f32(${u} * 0.7071067811865476)))`;
+  // a stride of whole rows keeps the column: the per-column operands are loaded once
+  const hoist = p.arrange === "stride" && p.index !== "grid2d" && threads % rowAcc === 0;
   const compute = (k: number, xi: string, ci: string): string[] => {
     const out = [`let x${k} = t0[${xi}];`];
     if (p.body === "copy") return [...out, `t3[${xi}] = x${k};`];
-    out.push(`let u${k} = ${opq(`x${k} * t1[${ci}] + t2[${ci}]`)};`);
+    const [a, b] = hoist ? ["a0", "b0"] : [`t1[${ci}]`, `t2[${ci}]`];
+    if (hoist && k === 0) {
+      out.push(`let a0 = t1[${ci}];`, `let b0 = t2[${ci}];`);
+    }
+    out.push(`let u${k} = ${opq(`x${k} * ${a} + ${b}`)};`);
     if (p.body === "muladd") return [...out, `t3[${xi}] = u${k};`];
     if (w === 1 || p.erf === "scalar" || p.erf === "scalar-mul" || p.body === "noexp") {
       const comps = w === 4 ? ["x", "y", "z", "w"].map((c) => `u${k}.${c}`) : [`u${k}`];
