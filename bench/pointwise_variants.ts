@@ -4,7 +4,21 @@
 // workgroup size, vec4s per invocation and their arrangement, index math, the OPAQUE_ZERO copy
 // per element (src/codegen/wgsl/ieee.ts opaqueCopy), and the erf form.
 
-export type Body = "copy" | "muladd" | "noexp" | "gelu";
+/** copy / muladd / noexp / gelu: the kernel's work, or part of it; op-NAME: mul+add, then the op
+ * NAME (see OPS) applied 8 times on vec4 values, to time one op (minus muladd, over 8). */
+export type Body = "copy" | "copy-atomic" | "muladd" | "noexp" | "gelu" | `op-${string}`;
+
+/** Ops timed by the op-NAME probes: one step of each on a vec4<f32> `v`. */
+export const OPS: Record<string, string> = {
+  fma: "fma(v, vec4<f32>(0.999), vec4<f32>(0.001))",
+  mul: "v * 0.999 + 0.001",
+  exp: "exp(-v * v)",
+  div: "1.0 / (1.0 + abs(v))",
+  select: "select(v, -v, v < vec4<f32>(0.0))",
+  erf: "erf_v4(v)",
+  "erf-mul": "erf_v4(v)",
+  opaque: "bitcast<vec4<f32>>(bitcast<vec4<u32>>(v) + vec4<u32>(OPAQUE_ZERO))",
+};
 /** scalar: erf_f32 per component (the codegen's ERF_HELPER); scalar-mul: the same with mul/add
  * instead of fma; vec4 / vec4-mul: one erf on vec4<f32> (fma / mul+add). */
 export type ErfForm = "scalar" | "scalar-mul" | "vec4" | "vec4-mul";
@@ -56,6 +70,7 @@ export const VARIANTS: PointwiseVariant[] = [
   v("copy", { body: "copy" }),
   v("muladd", { body: "muladd" }),
   v("noexp", { body: "noexp" }),
+  ...Object.keys(OPS).map((op) => v(`op-${op}`, { body: `op-${op}` })),
   v("wg64", { wg: 64 }),
   v("per2", { per: 2 }),
   v("per4", { per: 4 }),
@@ -76,6 +91,9 @@ export const VARIANTS: PointwiseVariant[] = [
   v("scalar", { width: 1 }),
   v("scalar4-stride", { width: 1, per: 4, arrange: "stride" }),
   v("copy-scalar", { body: "copy", width: 1 }),
+  // atomics take SwiftShader's other load/store path: one SIMD access where the four lanes'
+  // offsets turn out sequential at runtime, instead of a per-lane gather/scatter
+  v("copy-atomic", { body: "copy-atomic", width: 1 }),
   v("muladd-scalar", { body: "muladd", width: 1 }),
   v("vec4-mul-grid2d", { erf: "vec4-mul", index: "grid2d", guard: false }),
   v("vec4-grid2d-per4", { erf: "vec4", index: "grid2d", guard: false, per: 4 }),
@@ -133,7 +151,8 @@ const ERF_NOEXP = `fn erf_f32(x: f32) -> f32 {
 
 /** float64 reference of one output element for a body. */
 export function reference(body: Body, x: number, a: number, b: number): number {
-  if (body === "copy") return x;
+  if (body.startsWith("op-")) return NaN; // probes: not checked
+  if (body === "copy" || body === "copy-atomic") return x;
   const u = Math.fround(x * a) + b;
   if (body === "muladd") return u;
   if (body === "noexp") {
@@ -209,12 +228,20 @@ export function variantWgsl(p: PointwiseVariant, rows: number, cols: number): st
   const compute = (k: number, xi: string, ci: string): string[] => {
     const out = [`let x${k} = t0[${xi}];`];
     if (p.body === "copy") return [...out, `t3[${xi}] = x${k};`];
+    if (p.body === "copy-atomic") return [`atomicStore(&t3[${xi}], atomicLoad(&t0[${xi}]));`];
     const [a, b] = hoist ? ["a0", "b0"] : [`t1[${ci}]`, `t2[${ci}]`];
     if (hoist && k === 0) {
       out.push(`let a0 = t1[${ci}];`, `let b0 = t2[${ci}];`);
     }
     out.push(`let u${k} = ${opq(`x${k} * ${a} + ${b}`)};`);
     if (p.body === "muladd") return [...out, `t3[${xi}] = u${k};`];
+    if (p.body.startsWith("op-")) {
+      const op = OPS[p.body.slice(3)];
+      if (w !== 4 || !op) throw new Error(`${p.name}: no vec4 op ${p.body}`);
+      out.push(`var v = u${k};`);
+      for (let r = 0; r < 8; r++) out.push(`v = ${op};`);
+      return [...out, `t3[${xi}] = v;`];
+    }
     if (w === 1 || p.erf === "scalar" || p.erf === "scalar-mul" || p.body === "noexp") {
       const comps = w === 4 ? ["x", "y", "z", "w"].map((c) => `u${k}.${c}`) : [`u${k}`];
       const g = comps.map(gelu1);
@@ -225,11 +252,16 @@ export function variantWgsl(p: PointwiseVariant, rows: number, cols: number): st
     return out;
   };
   lines.push("var<private> OPAQUE_ZERO: u32;");
-  lines.push(`@group(0) @binding(0) var<storage, read> t0: array<${T}>;`);
+  if (p.body === "copy-atomic") {
+    if (w !== 1) throw new Error(`${p.name}: atomics are scalar`);
+    lines.push(`@group(0) @binding(0) var<storage, read_write> t0: array<atomic<u32>>;`);
+  } else lines.push(`@group(0) @binding(0) var<storage, read> t0: array<${T}>;`);
   lines.push(`@group(0) @binding(1) var<storage, read> t1: array<${T}>;`);
   lines.push(`@group(0) @binding(2) var<storage, read> t2: array<${T}>;`);
-  lines.push(`@group(0) @binding(3) var<storage, read_write> t3: array<${T}>;`);
+  const T3 = p.body === "copy-atomic" ? "atomic<u32>" : T;
+  lines.push(`@group(0) @binding(3) var<storage, read_write> t3: array<${T3}>;`);
   if (p.body === "noexp") lines.push(ERF_NOEXP);
+  else if (p.body.startsWith("op-erf")) lines.push(ERF_VEC4(p.body === "op-erf"));
   else if (p.body === "gelu") {
     if (w === 1 || p.erf.startsWith("scalar")) lines.push(ERF_SCALAR(p.erf !== "scalar-mul"));
     else lines.push(ERF_VEC4(p.erf === "vec4"));
