@@ -31,6 +31,9 @@ export interface PointwiseRow {
   /** T(N) / N per round (no differential: for kernels of hundreds of ms, where one queue wait
    * is negligible and the difference of two noisy times doubles the noise). */
   perLaunch: number[];
+  /** CPU ms per launch (the GPU process's in Chromium, Deno's own under Deno) over N launches,
+   * per round: not inflated by other jobs' use of the cores, unlike wall time. */
+  cpuPerLaunch: number[];
   /** Launches per timing (N). */
   n: number;
   note?: string;
@@ -124,7 +127,13 @@ export async function runPointwiseSweep(
   const runs: { row: PointwiseRow; run: (n: number) => Promise<number> }[] = [];
   let expected: Float32Array | null = null;
   for (const c of cands) {
-    const row: PointwiseRow = { variant: c.name, rounds: [], perLaunch: [], n: 0 };
+    const row: PointwiseRow = {
+      variant: c.name,
+      rounds: [],
+      perLaunch: [],
+      cpuPerLaunch: [],
+      n: 0,
+    };
     rows.push(row);
     try {
       const tc = performance.now();
@@ -184,7 +193,9 @@ export async function runPointwiseSweep(
   for (let round = 0; round < o.rounds; round++) {
     for (const r of runs) {
       const one = await r.run(1);
+      const c0 = await cpuMs();
       const many = await r.run(r.row.n);
+      r.row.cpuPerLaunch.push((await cpuMs() - c0) / r.row.n);
       r.row.rounds.push(Math.max(many - one, 1e-6) / (r.row.n - 1));
       r.row.perLaunch.push(many / r.row.n);
     }
@@ -192,6 +203,16 @@ export async function runPointwiseSweep(
   }
   bufs.forEach((b) => b.destroy());
   return { device: h.info, rows };
+}
+
+/** CPU ms used so far by whatever runs the kernels: Chromium's GPU process (bench/browser.ts
+ * exposes `__gpuCpuMs` to the page) or this Deno process (/proc/self/stat, 10 ms ticks). */
+async function cpuMs(): Promise<number> {
+  const g = globalThis as { __gpuCpuMs?: () => Promise<number> };
+  if (g.__gpuCpuMs) return await g.__gpuCpuMs();
+  const stat = await Deno.readTextFile("/proc/self/stat");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function checkReference(
@@ -227,7 +248,9 @@ export function formatPointwiseRow(r: PointwiseRow): string {
   const pl = per.length
     ? `T(N)/N median ${median(per).toFixed(2).padStart(8)} min ${per[0].toFixed(2).padStart(8)}`
     : "";
-  return `${r.variant.padEnd(20)} ${med} ms ${pl} N=${String(r.n).padEnd(4)} [${
+  const cpu = [...r.cpuPerLaunch].sort((x, y) => x - y);
+  const cm = cpu.length ? `cpu ${median(cpu).toFixed(1).padStart(7)} ms` : "";
+  return `${r.variant.padEnd(20)} ${med} ms ${pl} ${cm} N=${String(r.n).padEnd(4)} [${
     sorted.map((t) => t.toFixed(1)).join(" ")
   }]${r.note ? " " + r.note : ""}`;
 }
