@@ -36,8 +36,9 @@ export interface PointwiseVariant {
    * apart where the grid is whole rows: the column, and its a and b, are the same). */
   arrange: "contig" | "stride";
   /** divmod: row and column from `i / cols`, `i % cols`; grid2d: workgroup id y is the row
-   * (no integer division); flat: per-column operands indexed by `i & (cols - 1)`. */
-  index: "divmod" | "grid2d" | "flat";
+   * (no integer division); flat: per-column operands indexed by `i & (cols - 1)`; shift: as
+   * divmod with `>>` and `&` (the same values for a power-of-two row length). */
+  index: "divmod" | "shift" | "grid2d" | "flat";
   opaque: boolean;
   erf: ErfForm;
   /** `if (i >= n) { return; }` at the top (the codegen's guard). */
@@ -84,6 +85,10 @@ export const VARIANTS: PointwiseVariant[] = [
   v("grid2d", { index: "grid2d", guard: false }),
   v("flat", { index: "flat" }),
   v("noguard", { guard: false }),
+  v("shift", { index: "shift" }),
+  v("shift-noguard", { index: "shift", guard: false }),
+  v("shift-noopaque", { index: "shift", opaque: false }),
+  v("per4-stride-shift", { index: "shift", per: 4, arrange: "stride" }),
   v("noopaque", { opaque: false }),
   v("erf-mul", { erf: "scalar-mul" }),
   v("erf-vec4", { erf: "vec4" }),
@@ -286,7 +291,11 @@ export function variantWgsl(p: PointwiseVariant, rows: number, cols: number): st
     for (let k = 0; k < p.per; k++) {
       const i = p.arrange === "contig" ? `gid * ${p.per}u + ${k}u` : `gid + ${k * threads}u`;
       lines.push(`  let i${k} = ${i};`);
-      if (p.index === "divmod") {
+      if (p.index === "shift") {
+        const sh = Math.log2(rowAcc);
+        lines.push(`  let r${k} = i${k} >> ${sh}u;`, `  let c${k} = i${k} & ${rowAcc - 1}u;`);
+        lines.push(...compute(k, `r${k} * ${rowAcc}u + c${k}`, `c${k}`).map((s) => "  " + s));
+      } else if (p.index === "divmod") {
         lines.push(`  let r${k} = i${k} / ${rowAcc}u;`, `  let c${k} = i${k} % ${rowAcc}u;`);
         lines.push(...compute(k, `r${k} * ${rowAcc}u + c${k}`, `c${k}`).map((s) => "  " + s));
       } else {
