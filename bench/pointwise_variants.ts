@@ -43,6 +43,8 @@ export interface PointwiseVariant {
   erf: ErfForm;
   /** `if (i >= n) { return; }` at the top (the codegen's guard). */
   guard: boolean;
+  /** stride only: the accesses in a WGSL loop, not unrolled (fewer live registers). */
+  loop?: boolean;
 }
 
 const BASE: PointwiseVariant = {
@@ -84,6 +86,10 @@ export const VARIANTS: PointwiseVariant[] = [
   v("per4-stride-mul", { per: 4, arrange: "stride", erf: "scalar-mul" }),
   v("per4-stride-flat", { per: 4, arrange: "stride", index: "flat" }),
   v("per2-stride", { per: 2, arrange: "stride" }),
+  v("per4-loop", { per: 4, arrange: "stride", loop: true }),
+  v("per8-loop", { per: 8, arrange: "stride", loop: true }),
+  v("per4-loop-v4mul", { per: 4, arrange: "stride", loop: true, erf: "vec4-mul" }),
+  v("per16-loop", { per: 16, arrange: "stride", loop: true }),
   v("per2-stride-mul", { per: 2, arrange: "stride", erf: "scalar-mul" }),
   v("per2-stride-v4", { per: 2, arrange: "stride", erf: "vec4" }),
   v("per2-stride-v4mul", { per: 2, arrange: "stride", erf: "vec4-mul" }),
@@ -297,7 +303,13 @@ export function variantWgsl(p: PointwiseVariant, rows: number, cols: number): st
   } else {
     lines.push(`  let gid = gid3.x + gid3.y * ${gx * p.wg}u;`);
     if (p.guard) lines.push(`  if (gid >= ${threads}u) { return; }`);
-    for (let k = 0; k < p.per; k++) {
+    if (p.loop) {
+      if (!hoist) throw new Error(`${p.name}: a loop needs whole-row strides`);
+      lines.push(`  let c = gid & ${rowAcc - 1}u;`, "  let a0 = t1[c];", "  let b0 = t2[c];");
+      lines.push(`  for (var k = 0u; k < ${p.per}u; k++) {`, `    let i1 = gid + k * ${threads}u;`);
+      lines.push(...compute(1, "i1", "c").map((s) => "    " + s), "  }");
+    }
+    for (let k = 0; k < (p.loop ? 0 : p.per); k++) {
       const i = p.arrange === "contig" ? `gid * ${p.per}u + ${k}u` : `gid + ${k * threads}u`;
       lines.push(`  let i${k} = ${i};`);
       if (p.index === "shift") {
