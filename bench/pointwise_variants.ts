@@ -43,8 +43,9 @@ export interface PointwiseVariant {
   erf: ErfForm;
   /** `if (i >= n) { return; }` at the top (the codegen's guard). */
   guard: boolean;
-  /** stride only: the accesses in a WGSL loop, not unrolled (fewer live registers). */
-  loop?: boolean;
+  /** stride only: the accesses in a WGSL loop, not unrolled (fewer live registers); "plain":
+   * the default's body (divmod index, a and b loaded) in a grid-stride loop, nothing hoisted. */
+  loop?: boolean | "plain";
 }
 
 const BASE: PointwiseVariant = {
@@ -88,6 +89,8 @@ export const VARIANTS: PointwiseVariant[] = [
   v("per2-stride", { per: 2, arrange: "stride" }),
   v("per4-loop", { per: 4, arrange: "stride", loop: true }),
   v("per8-loop", { per: 8, arrange: "stride", loop: true }),
+  v("per8-loop-plain", { per: 8, arrange: "stride", loop: "plain" }),
+  v("per4-loop-plain", { per: 4, arrange: "stride", loop: "plain" }),
   v("per4-loop-v4mul", { per: 4, arrange: "stride", loop: true, erf: "vec4-mul" }),
   v("per16-loop", { per: 16, arrange: "stride", loop: true }),
   v("per2-stride-mul", { per: 2, arrange: "stride", erf: "scalar-mul" }),
@@ -303,7 +306,15 @@ export function variantWgsl(p: PointwiseVariant, rows: number, cols: number): st
   } else {
     lines.push(`  let gid = gid3.x + gid3.y * ${gx * p.wg}u;`);
     if (p.guard) lines.push(`  if (gid >= ${threads}u) { return; }`);
-    if (p.loop) {
+    if (p.loop === "plain") {
+      lines.push(`  for (var k = 0u; k < ${p.per}u; k++) {`, `    let i1 = gid + k * ${threads}u;`);
+      lines.push(`    let r1 = i1 / ${rowAcc}u;`, `    let c1 = i1 % ${rowAcc}u;`);
+      const body = compute(1, `r1 * ${rowAcc}u + c1`, "c1").map((s) => "    " + s);
+      lines.push(
+        ...body.map((s) => s.replace(/\ba0\b/g, "t1[c1]").replace(/\bb0\b/g, "t2[c1]")),
+        "  }",
+      );
+    } else if (p.loop) {
       if (!hoist) throw new Error(`${p.name}: a loop needs whole-row strides`);
       lines.push(`  let c = gid & ${rowAcc - 1}u;`, "  let a0 = t1[c];", "  let b0 = t2[c];");
       lines.push(`  for (var k = 0u; k < ${p.per}u; k++) {`, `    let i1 = gid + k * ${threads}u;`);
