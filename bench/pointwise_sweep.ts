@@ -145,7 +145,7 @@ export async function runPointwiseSweep(
         compute: { module, entryPoint: "main" },
       });
       const bind = dev.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
+        layout: bgl,
         entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
       const err = await dev.popErrorScope();
