@@ -110,6 +110,24 @@ async function findChromium(): Promise<string> {
   );
 }
 
+/** CPU ms (user + system, all threads) spent so far by Chromium's GPU process, where SwiftShader
+ * runs the kernels (Linux /proc; 10 ms ticks). The per-kernel sweeps read it through the page's
+ * `__gpuCpuMs` to time kernels by CPU rather than wall time on a machine shared with other jobs. */
+export async function gpuProcessCpuMs(): Promise<number> {
+  let ticks = 0;
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
+      if (!cmd.includes("--type=gpu-process")) continue;
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+    } catch { /* exited meanwhile */ }
+  }
+  return ticks * 10;
+}
+
 /** Opens `entry` (a bench/ module exporting `run(opts)`) in headless Chromium with WebGPU on
  * SwiftShader, calls `run(opts)` in the page and returns its result with the browser's
  * version. */
@@ -130,6 +148,7 @@ export async function runInPage<O, R>(
     const page = await browser.newPage();
     page.on("console", (m) => log(`[page] ${m.text()}`));
     page.on("pageerror", (e) => log(`[page error] ${e.message}`));
+    await page.exposeFunction("__gpuCpuMs", gpuProcessCpuMs);
     await page.goto(`http://127.0.0.1:${server.addr.port}/`);
     await page.waitForFunction(() => (globalThis as { __ready?: boolean }).__ready === true);
     const result = await page.evaluate(
