@@ -19,12 +19,14 @@ import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import { valueVars, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat, vectorizeOn } from "./kernel_context.ts";
-import { settleVectorBindings, VEC, type VectorAccess } from "./vector_access.ts";
+import { settleVectorBindings, VEC, VectorAccess } from "./vector_access.ts";
 import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
-import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
+import { Scope } from "./render.ts";
 import { fillShaderLines, type ShaderSlots } from "./shader_template.ts";
-import { chooseMatmulConfig, type MatmulConfig } from "./matmul_config.ts";
-import { opaqueStep } from "./ieee.ts";
+import { chooseMatmulConfig, type MatmulConfig, matmulTexturesPay } from "./matmul_config.ts";
+import { textureOperands } from "./texture_operands.ts";
+import { gpuBytes, numel } from "../../dtype.ts";
+import { opaqueStep, opaqueZeroInitFrom } from "./ieee.ts";
 import { matmulSegments, type Segment } from "./matmul_segments.ts";
 
 export { chooseMatmulConfig, DEFAULT_MATMUL_CONFIG, type MatmulConfig } from "./matmul_config.ts";
@@ -33,15 +35,34 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   if (!vectorizeOn(g)) return renderMatmul(g, cfg);
   // register tiles of four contiguous columns where the shape allows (vec4 operand loads);
   // without a single vector load, the lane-strided scalar tile
+  let last: VectorAccess | undefined;
   const v = settleVectorBindings(true, (vec) => {
+    last = vec;
     const spec = renderMatmul(g, cfg, vec);
     return vec.used.size ? spec : null;
   });
-  return v ?? renderMatmul(g, cfg);
+  if (!v) return renderMatmul(g, cfg);
+  // the k steps' operands as textures (texture_operands.ts) on lavapipe where that measured
+  // faster; an explicit config (autotune's candidates, timed on storage buffers) keeps buffers
+  const mode = g.matmulTextures ?? "off";
+  if (mode === "off" || cfg || !last) return v;
+  const { first, nTotal } = matmulSegments(g);
+  if (mode === "auto" && !matmulTexturesPay(first.m, nTotal, first.k)) return v;
+  const textures = textureOperands(
+    last,
+    v.bindings,
+    (b) => numel(g.buffer(b.storage).shape) * gpuBytes(b.dtype),
+  );
+  return textures.size ? renderMatmul(g, cfg, new VectorAccess(last.allowed), textures) : v;
 }
 
-function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): KernelSpec {
-  const ctx = new KernelContext(g, vec);
+function renderMatmul(
+  g: GroupInput,
+  cfg?: MatmulConfig,
+  vec?: VectorAccess,
+  textures?: ReadonlyMap<string, number>,
+): KernelSpec {
+  const ctx = new KernelContext(g, vec, textures);
   const { first, paired, segments, nTotal, epilogueOf } = matmulSegments(g);
   const M = first.m, K = first.k, B = first.batch;
   // (the wide vec4 tile only where vector loads are tried)
@@ -433,7 +454,8 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     HELPERS: [...top.helpers],
     WG_X: wgX,
     WG_Y: wgY,
-    OPAQUE_ZERO_INIT,
+    // (t0 may be a texture: the first storage binding's length; the output is always one)
+    OPAQUE_ZERO_INIT: opaqueZeroInitFrom(`t${ctx.bindings.findIndex((b) => !b.texture)}`),
     TILE_ORIGIN: fillShaderLines("matmul_tile_origin", {
       WG_X: wgX,
       FOLDED: folded,
