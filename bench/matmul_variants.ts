@@ -42,6 +42,14 @@ const compiled = (c: Compile): Gen => (m, k, n) => {
   return { wgsl: "", grid: [0, 0, 0], cg } as unknown as Variant;
 };
 const ours = compiled(compile);
+/** compile() with its matmul operands forced to textures or to storage buffers. */
+const oursWith = (textures: "on" | "off"): Gen => (m, k, n) => {
+  const cg = compile((a, b) => a.matmul(b), {
+    inputs: [{ shape: [m, k] }, { shape: [k, n] }],
+    config: { "inductor.matmulTextures": textures },
+  });
+  return { wgsl: "", grid: [0, 0, 0], cg } as unknown as Variant;
+};
 /** What compile()'s template makes with tile config `cfg` (as autotuning would try it). */
 const withConfig = (cfg: MatmulConfig): Gen => (m, k, n) => {
   const cg = compile((a, b) => a.matmul(b), { inputs: [{ shape: [m, k] }, { shape: [k, n] }] });
@@ -290,6 +298,10 @@ function texTile(
   texA: boolean,
   texB: boolean,
   uniformA = false,
+  /** Timing probe: the operand loads hoisted out of the k loop (the FMA and spill floor). */
+  hoist: boolean | "A" | "B" = false,
+  /** Read-only storage textures instead of sampled ones. */
+  storageTex = false,
 ): Gen {
   return (m, k, n) => {
     const tileM = tm * wy, tileN = tn * wx;
@@ -297,10 +309,14 @@ function texTile(
     const gx = n / tileN, gy = m / tileM;
     const kq = k / 4, nq = n / 4;
     const L: string[] = [
-      texA
+      texA && storageTex
+        ? `@group(0) @binding(0) var A: texture_storage_2d<rgba32float, read>;`
+        : texA
         ? `@group(0) @binding(0) var A: texture_2d<f32>;`
         : `@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;`,
-      texB
+      texB && storageTex
+        ? `@group(0) @binding(1) var B: texture_storage_2d<rgba32float, read>;`
+        : texB
         ? `@group(0) @binding(1) var B: texture_2d<f32>;`
         : `@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`,
       `@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;`,
@@ -313,23 +329,28 @@ function texTile(
     for (let i = 0; i < tm; i++) {
       for (let j = 0; j < tn / 4; j++) L.push(`  var acc${i}_${j} = vec4<f32>(0.0);`);
     }
-    L.push(`  for (var q = 0u; q < ${kq}u; q = q + 1u) {`);
+    const loopA: string[] = [], loopB: string[] = [];
     for (let i = 0; i < tm; i++) {
-      L.push(
+      loopA.push(
         texA
-          ? `    let a${i} = textureLoad(A, vec2<u32>(q, ra + ${i}u), 0);`
+          ? `    let a${i} = textureLoad(A, vec2<u32>(q, ra + ${i}u)${storageTex ? "" : ", 0"});`
           : `    let a${i} = A[(ra + ${i}u) * ${kq}u + q];`,
       );
     }
     for (let kk = 0; kk < 4; kk++) {
       for (let j = 0; j < tn / 4; j++) {
-        L.push(
+        loopB.push(
           texB
-            ? `    let b${kk}_${j} = textureLoad(B, vec2<u32>(c0 + ${j}u, q * 4u + ${kk}u), 0);`
+            ? `    let b${kk}_${j} = textureLoad(B, vec2<u32>(c0 + ${j}u, q * 4u + ${kk}u)${storageTex ? "" : ", 0"});`
             : `    let b${kk}_${j} = B[(q * 4u + ${kk}u) * ${nq}u + c0 + ${j}u];`,
         );
       }
     }
+    // hoisted loads read at a fixed k (the timing probes)
+    const outA = hoist === true || hoist === "A", outB = hoist === true || hoist === "B";
+    if (outA || outB) L.push(`  { let q = wid.x;`, ...(outA ? loopA : []), ...(outB ? loopB : []));
+    L.push(`  for (var q = 0u; q < ${kq}u; q = q + 1u) {`);
+    L.push(...(outA ? [] : loopA), ...(outB ? [] : loopB));
     for (let i = 0; i < tm; i++) {
       for (let j = 0; j < tn / 4; j++) {
         for (let kk = 0; kk < 4; kk++) {
@@ -340,6 +361,7 @@ function texTile(
       }
     }
     L.push(`  }`);
+    if (outA || outB) L.push(`  }`);
     for (let i = 0; i < tm; i++) {
       for (let j = 0; j < tn / 4; j++) {
         L.push(`  C[(r0 + ${i}u) * ${nq}u + c0 + ${j}u] = acc${i}_${j};`);
@@ -349,7 +371,7 @@ function texTile(
     return {
       wgsl: L.join("\n"),
       grid: [gx, gy, 1],
-      probe: uniformA,
+      probe: uniformA || hoist !== false,
       textures: [texA, texB],
     };
   };
@@ -364,6 +386,8 @@ const VARIANTS: Record<string, Gen> = {
   "st4x8-k16": staged(4, 8, 8, 8, 16),
   "st8x16-k16-4x4": staged(8, 16, 4, 4, 16),
   ours,
+  "ours-tex": oursWith("on"),
+  "ours-buf": oursWith("off"),
   "reg8x16": regTile(8, 16, 8, 8),
   "reg8x8": regTile(8, 8, 8, 8),
   "reg16x8": regTile(16, 8, 8, 8),
@@ -408,6 +432,10 @@ const VARIANTS: Record<string, Gen> = {
   "buf16x16": texTile(16, 16, 8, 8, false, false),
   "buf16x16-uniA": texTile(16, 16, 8, 8, false, false, true),
   "tex16x16": texTile(16, 16, 8, 8, true, true),
+  "tex16x16-hoist": texTile(16, 16, 8, 8, true, true, false, true),
+  "tex16x16-hoistA": texTile(16, 16, 8, 8, true, true, false, "A"),
+  "tex16x16-hoistB": texTile(16, 16, 8, 8, true, true, false, "B"),
+  "buf16x16-hoist": texTile(16, 16, 8, 8, false, false, false, true),
   "tex16x16-A": texTile(16, 16, 8, 8, true, false),
   "tex16x16-B": texTile(16, 16, 8, 8, false, true),
   "tex8x16": texTile(8, 16, 8, 8, true, true),
@@ -415,6 +443,15 @@ const VARIANTS: Record<string, Gen> = {
   "tex4x8": texTile(4, 8, 8, 8, true, true),
   "tex16x8": texTile(16, 8, 8, 8, true, true),
   "tex16x32": texTile(16, 32, 4, 8, true, true),
+  "tex32x16": texTile(32, 16, 8, 4, true, true),
+  "stex16x16": texTile(16, 16, 8, 8, true, true, false, false, true),
+  "stex32x16": texTile(32, 16, 8, 4, true, true, false, false, true),
+  "stex16x32": texTile(16, 32, 4, 8, true, true, false, false, true),
+  "stex8x16": texTile(8, 16, 8, 8, true, true, false, false, true),
+  "stex16x16-hoist": texTile(16, 16, 8, 8, true, true, false, true, true),
+  "tex32x16-8x8": texTile(32, 16, 8, 8, true, true),
+  "tex32x8": texTile(32, 8, 8, 4, true, true),
+  "tex24x16": texTile(24, 16, 8, 4, true, true),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -505,7 +542,8 @@ for (const [m, k, n] of shapes) {
     const t = dev.createTexture({
       size: [cols / 4, rows],
       format: "rgba32float",
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+        GPUTextureUsage.COPY_DST,
     });
     const enc = dev.createCommandEncoder();
     enc.copyBufferToTexture({ buffer: src, bytesPerRow: cols * 4 }, { texture: t }, [cols / 4, rows]);
@@ -541,7 +579,7 @@ for (const [m, k, n] of shapes) {
       const t = dev.createTexture({
         size: [shape.width, shape.rows],
         format: "rgba32float",
-        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+        usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
       });
       textures.push(t);
       return { t, shape, src: i === 0 ? ga : gb, bytes: (i === 0 ? m * k : k * n) * 4 };

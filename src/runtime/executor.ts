@@ -193,7 +193,7 @@ export class Executor {
         label: `${spec.name}:${b.storage}`,
         size: [b.texture.width, b.texture.rows],
         format: "rgba32float",
-        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+        usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
       });
       this.#textures.push(texture);
       out.push({ binding, texture, view: texture.createView(), shape: b.texture });

@@ -7,10 +7,10 @@ export interface KernelBinding {
   storage: string;
   dtype: DType;
   access: "read" | "read_write";
-  /** Read as an rgba32float texture instead of a storage buffer (f32 matmul operands on
-   * lavapipe, whose texel fetches gather all SIMD lanes at once): before each launch the
-   * runtime copies the bound bytes into a texture of `width` texels (four elements each) per
-   * row, `rows` rows, the last one partly. */
+  /** Read as a read-only rgba32float storage texture instead of a storage buffer (f32 matmul
+   * operands on lavapipe, whose image loads serve all SIMD lanes at once): before each launch
+   * the runtime copies the bound bytes into a texture of `width` texels (four elements each)
+   * per row, `rows` rows, the last one partly. */
   texture?: TextureShape;
 }
 

@@ -23,7 +23,7 @@ import {
   storeValue,
 } from "./render.ts";
 import type { AdapterFlavour, F16Storage } from "./target.ts";
-import { textureShape, texelLoad } from "./texture_operands.ts";
+import { TEXTURE_BINDING_TYPE, textureShape, texelLoad } from "./texture_operands.ts";
 import { component, VectorAccess, vectorBase, vectorBindingFits } from "./vector_access.ts";
 import type { ReductionLayout } from "./reduction_layout.ts";
 
@@ -270,7 +270,7 @@ export class KernelContext implements BufferAccess {
     const helpers: string[] = [];
     this.bindings.forEach((b, i) => {
       if (b.texture) {
-        lines.push(`@group(0) @binding(${i}) var t${i}: texture_2d<f32>;`);
+        lines.push(`@group(0) @binding(${i}) var t${i}: ${TEXTURE_BINDING_TYPE};`);
         return;
       }
       const acc = b.access === "read" && !allWritable ? "read" : "read_write";
