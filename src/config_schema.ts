@@ -189,7 +189,7 @@ export const SCHEMA: KnobSpec[] = [
     default: "auto",
     values: ["auto", "on", "off"],
     env: "WEBGPU_INDUCTOR_MATMUL_TEXTURES",
-    doc: "Read large f32 matmuls' operands as textures (auto: lavapipe, where it is faster).",
+    doc: "Read f32 matmul operands as storage textures (auto: on lavapipe-class adapters).",
   },
   {
     key: "inductor.reductionLayout",

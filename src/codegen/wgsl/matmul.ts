@@ -23,7 +23,7 @@ import { settleVectorBindings, VEC, VectorAccess } from "./vector_access.ts";
 import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
 import { Scope } from "./render.ts";
 import { fillShaderLines, type ShaderSlots } from "./shader_template.ts";
-import { chooseMatmulConfig, type MatmulConfig, matmulTexturesPay } from "./matmul_config.ts";
+import { chooseMatmulConfig, type MatmulConfig } from "./matmul_config.ts";
 import { textureOperands } from "./texture_operands.ts";
 import { gpuBytes, numel } from "../../dtype.ts";
 import { opaqueStep, opaqueZeroInitFrom } from "./ieee.ts";
@@ -42,12 +42,13 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
     return vec.used.size ? spec : null;
   });
   if (!v) return renderMatmul(g, cfg);
-  // the k steps' operands as textures (texture_operands.ts) on lavapipe where that measured
-  // faster; an explicit config (autotune's candidates, timed on storage buffers) keeps buffers
-  const mode = g.matmulTextures ?? "off";
-  if (mode === "off" || cfg || !last) return v;
-  const { first, nTotal } = matmulSegments(g);
-  if (mode === "auto" && !matmulTexturesPay(first.m, nTotal, first.k)) return v;
+  // the k steps' operands as storage textures (texture_operands.ts) on lavapipe-class adapters
+  // (the target's "auto"): faster at every vec4 tile measured, copies included (lavapipe, CPU
+  // time: matmul 1024 170 ms against 455, 512 21 against 54, 128x64 @ 64x192 0.49 against
+  // 1.0, 8x128 @ 128x512 0.73 against 1.6, 1x4096 @ 4096x4096 54 against 84, 1x128 @ 128x512
+  // even; bench/matmul_variants.ts ours-tex, ours-buf). An explicit config (autotune's
+  // candidates, timed on storage buffers) keeps buffers.
+  if ((g.matmulTextures ?? "off") === "off" || cfg || !last) return v;
   const textures = textureOperands(
     last,
     v.bindings,

@@ -80,9 +80,3 @@ function swiftShaderConfig(m: number, n: number, k: number): MatmulConfig | null
   }
   return null;
 }
-
-/** Whether lavapipe-class adapters read the k steps' operands of an m x k @ k x n product as
- * textures (texture_operands.ts): where the 16x16 vec4 tiles run. */
-export function matmulTexturesPay(m: number, n: number, k: number): boolean {
-  return k % 4 === 0 && n % 128 === 0 && Math.ceil(m / 128) * (n / 128) >= 8;
-}

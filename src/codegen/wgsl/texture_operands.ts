@@ -16,6 +16,8 @@ import type { VectorAccess } from "./vector_access.ts";
 export const MAX_TEXTURE_SIDE = 8192;
 /** Texels per row when the buffer is large enough (16 KiB rows). */
 const PREFERRED_WIDTH = 1024;
+/** Storage textures one shader stage may bind (maxStorageTexturesPerShaderStage's default). */
+export const MAX_TEXTURE_BINDINGS = 4;
 /** Fewest texels per row: a row of a buffer-to-texture copy is a multiple of 256 bytes. */
 const MIN_WIDTH = 16;
 
@@ -43,8 +45,9 @@ export function texelLoad(id: string, q: string, width: number): string {
 }
 
 /** The vec4 bindings of a rendering that may be read as textures, id -> texels per row: f32,
- * only read, read as vectors in the k steps (`vec.loopLoads`), and small enough. `bytes`: each
- * binding's storage size. */
+ * only read, read as vectors in the k steps (`vec.loopLoads`), small enough, and the first
+ * MAX_TEXTURE_BINDINGS of those (horizontally fused matmuls may read more B operands).
+ * `bytes`: each binding's storage size. */
 export function textureOperands(
   vec: VectorAccess,
   bindings: readonly KernelBinding[],
@@ -55,6 +58,7 @@ export function textureOperands(
     const id = `t${i}`;
     if (b.dtype !== "f32" || b.access !== "read" || !vec.loopLoads.has(id)) return;
     if (!vec.declared.has(id) || vec.scalarWrites.has(id)) return;
+    if (out.size >= MAX_TEXTURE_BINDINGS) return;
     const width = textureWidth(bytes(b) / 16);
     if (width !== null) out.set(id, width);
   });
