@@ -341,7 +341,9 @@ function texTile(
       for (let j = 0; j < tn / 4; j++) {
         loopB.push(
           texB
-            ? `    let b${kk}_${j} = textureLoad(B, vec2<u32>(c0 + ${j}u, q * 4u + ${kk}u)${storageTex ? "" : ", 0"});`
+            ? `    let b${kk}_${j} = textureLoad(B, vec2<u32>(c0 + ${j}u, q * 4u + ${kk}u)${
+              storageTex ? "" : ", 0"
+            });`
             : `    let b${kk}_${j} = B[(q * 4u + ${kk}u) * ${nq}u + c0 + ${j}u];`,
         );
       }
@@ -515,7 +517,9 @@ function copyIntoTexture(
 ): void {
   const texels = bytes / 16, full = Math.floor(texels / shape.width);
   const rest = texels - full * shape.width, bytesPerRow = shape.width * 16;
-  if (full) enc.copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: t }, [shape.width, full]);
+  if (full) {
+    enc.copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: t }, [shape.width, full]);
+  }
   if (rest) {
     enc.copyBufferToTexture(
       { buffer: src, offset: full * bytesPerRow, bytesPerRow },
@@ -546,7 +550,10 @@ for (const [m, k, n] of shapes) {
         GPUTextureUsage.COPY_DST,
     });
     const enc = dev.createCommandEncoder();
-    enc.copyBufferToTexture({ buffer: src, bytesPerRow: cols * 4 }, { texture: t }, [cols / 4, rows]);
+    enc.copyBufferToTexture({ buffer: src, bytesPerRow: cols * 4 }, { texture: t }, [
+      cols / 4,
+      rows,
+    ]);
     dev.queue.submit([enc.finish()]);
     textures.push(t);
     return t;

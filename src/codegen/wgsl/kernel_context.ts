@@ -23,7 +23,7 @@ import {
   storeValue,
 } from "./render.ts";
 import type { AdapterFlavour, F16Storage } from "./target.ts";
-import { TEXTURE_BINDING_TYPE, textureShape, texelLoad } from "./texture_operands.ts";
+import { texelLoad, TEXTURE_BINDING_TYPE, textureShape } from "./texture_operands.ts";
 import { component, VectorAccess, vectorBase, vectorBindingFits } from "./vector_access.ts";
 import type { ReductionLayout } from "./reduction_layout.ts";
 
