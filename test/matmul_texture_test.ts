@@ -3,9 +3,12 @@
 // runtime fills before each launch, and matches the float64 reference on odd shapes (partial
 // row tiles, epilogues, a transposed weight, batches, SwiGLU's paired matmuls, buffers whose
 // texel count is not a whole texture row) and propagates NaN and ±inf as torch does; "auto"
-// picks textures on lavapipe-class adapters only; "off" never; at most four per kernel.
+// picks textures on lavapipe-class adapters only; "off" never; at most four per kernel; a
+// caller's buffer the runtime cannot copy from (no COPY_SRC) is an InputError naming the usage.
 import assert from "node:assert/strict";
-import { compile, interpret, type TypedArray } from "../src/mod.ts";
+import { compile, getDevice, interpret, type TypedArray } from "../src/mod.ts";
+import { InputError } from "../src/errors.ts";
+import { Tensor } from "../src/runtime/tensor.ts";
 import type { DeviceHandle } from "../src/runtime/device.ts";
 import type { TensorProxy } from "../src/fx/tracer.ts";
 import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
@@ -148,4 +151,24 @@ Deno.test("textures are auto on lavapipe, off on SwiftShader and GPUs", () => {
   assert.equal(kernelTargetFor(fakeHandle(lp, true)).matmulTextures, "auto");
   assert.equal(kernelTargetFor(fakeHandle(ss, true)).matmulTextures, "off");
   assert.equal(kernelTargetFor(fakeHandle("NVIDIA H200", false)).matmulTextures, "off");
+});
+
+Deno.test("a caller's buffer without COPY_SRC read as a texture is an InputError", async () => {
+  const h = await getDevice();
+  const shapes = [[32, 16], [16, 64]];
+  const buffer = h.device.createBuffer({
+    size: 32 * 16 * 4,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  const a = Tensor.adopt(h, buffer, shapes[0], "f32", "a");
+  const cg = run((x, y) => x.matmul(y), shapes, "on");
+  try {
+    await assert.rejects(
+      () => cg.run([a, new Float32Array(16 * 64)]),
+      (e: Error) => e instanceof InputError && /COPY_SRC/.test(e.message),
+    );
+  } finally {
+    await cg.disposeAsync();
+    a.dispose();
+  }
 });
