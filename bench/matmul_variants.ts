@@ -11,6 +11,7 @@ import { compile, getDevice } from "../src/mod.ts";
 import { targetInput, TILE_CONFIGS } from "../src/codegen/autotune.ts";
 import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
 import { genMatmul, type MatmulConfig } from "../src/codegen/wgsl/matmul.ts";
+import type { TextureShape } from "../src/runtime/kernel_spec.ts";
 
 const h = await getDevice();
 const dev = h.device;
@@ -20,6 +21,12 @@ export interface Variant {
   grid: [number, number, number];
   /** A timing probe: its result is not checked. */
   probe?: boolean;
+  /** Bindings 0 (A) and 1 (B) read as rgba32float textures (texel = four consecutive elements
+   * of a row) instead of storage buffers. */
+  textures?: [boolean, boolean];
+  /** compile()'s texture bindings (KernelBinding.texture): copied from A's and B's buffers
+   * before every dispatch, as the runtime does. */
+  copied?: (TextureShape | undefined)[];
 }
 type Gen = (m: number, k: number, n: number) => Variant | null;
 
@@ -35,6 +42,14 @@ const compiled = (c: Compile): Gen => (m, k, n) => {
   return { wgsl: "", grid: [0, 0, 0], cg } as unknown as Variant;
 };
 const ours = compiled(compile);
+/** compile() with its matmul operands forced to textures or to storage buffers. */
+const oursWith = (textures: "on" | "off"): Gen => (m, k, n) => {
+  const cg = compile((a, b) => a.matmul(b), {
+    inputs: [{ shape: [m, k] }, { shape: [k, n] }],
+    config: { "inductor.matmulTextures": textures },
+  });
+  return { wgsl: "", grid: [0, 0, 0], cg } as unknown as Variant;
+};
 /** What compile()'s template makes with tile config `cfg` (as autotuning would try it). */
 const withConfig = (cfg: MatmulConfig): Gen => (m, k, n) => {
   const cg = compile((a, b) => a.matmul(b), { inputs: [{ shape: [m, k] }, { shape: [k, n] }] });
@@ -270,6 +285,100 @@ function staged(
   };
 }
 
+/** Like regTile (accumulator-major k steps, lanes along columns), but A and/or B read through
+ * rgba32float textures: llvmpipe fetches texels for all SIMD lanes as straight-line gathers,
+ * where a storage load is a per-lane loop with a branch and a bounds check per component.
+ * `uniformA`: a timing probe whose A address depends on the workgroup only (uniform across the
+ * SIMD lanes), to see whether llvmpipe loads it once and broadcasts it. */
+function texTile(
+  tm: number,
+  tn: number,
+  wx: number,
+  wy: number,
+  texA: boolean,
+  texB: boolean,
+  uniformA = false,
+  /** Timing probe: the operand loads hoisted out of the k loop (the FMA and spill floor). */
+  hoist: boolean | "A" | "B" = false,
+  /** Read-only storage textures instead of sampled ones. */
+  storageTex = false,
+): Gen {
+  return (m, k, n) => {
+    const tileM = tm * wy, tileN = tn * wx;
+    if (m % tileM || n % tileN || k % 64 || n % 64) return null;
+    const gx = n / tileN, gy = m / tileM;
+    const kq = k / 4, nq = n / 4;
+    const L: string[] = [
+      texA && storageTex
+        ? `@group(0) @binding(0) var A: texture_storage_2d<rgba32float, read>;`
+        : texA
+        ? `@group(0) @binding(0) var A: texture_2d<f32>;`
+        : `@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;`,
+      texB && storageTex
+        ? `@group(0) @binding(1) var B: texture_storage_2d<rgba32float, read>;`
+        : texB
+        ? `@group(0) @binding(1) var B: texture_2d<f32>;`
+        : `@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`,
+      `@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;`,
+      `@compute @workgroup_size(${wx}, ${wy})`,
+      `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`,
+      `  let r0 = wid.y * ${tileM}u + lid.y * ${tm}u;`,
+      `  let ra = ${uniformA ? `wid.y * ${tileM}u` : "r0"};`,
+      `  let c0 = wid.x * ${tileN / 4}u + lid.x * ${tn / 4}u;`,
+    ];
+    for (let i = 0; i < tm; i++) {
+      for (let j = 0; j < tn / 4; j++) L.push(`  var acc${i}_${j} = vec4<f32>(0.0);`);
+    }
+    const loopA: string[] = [], loopB: string[] = [];
+    for (let i = 0; i < tm; i++) {
+      loopA.push(
+        texA
+          ? `    let a${i} = textureLoad(A, vec2<u32>(q, ra + ${i}u)${storageTex ? "" : ", 0"});`
+          : `    let a${i} = A[(ra + ${i}u) * ${kq}u + q];`,
+      );
+    }
+    for (let kk = 0; kk < 4; kk++) {
+      for (let j = 0; j < tn / 4; j++) {
+        loopB.push(
+          texB
+            ? `    let b${kk}_${j} = textureLoad(B, vec2<u32>(c0 + ${j}u, q * 4u + ${kk}u)${
+              storageTex ? "" : ", 0"
+            });`
+            : `    let b${kk}_${j} = B[(q * 4u + ${kk}u) * ${nq}u + c0 + ${j}u];`,
+        );
+      }
+    }
+    // hoisted loads read at a fixed k (the timing probes)
+    const outA = hoist === true || hoist === "A", outB = hoist === true || hoist === "B";
+    if (outA || outB) L.push(`  { let q = wid.x;`, ...(outA ? loopA : []), ...(outB ? loopB : []));
+    L.push(`  for (var q = 0u; q < ${kq}u; q = q + 1u) {`);
+    L.push(...(outA ? [] : loopA), ...(outB ? [] : loopB));
+    for (let i = 0; i < tm; i++) {
+      for (let j = 0; j < tn / 4; j++) {
+        for (let kk = 0; kk < 4; kk++) {
+          L.push(
+            `    acc${i}_${j} = fma(vec4<f32>(a${i}.${"xyzw"[kk]}), b${kk}_${j}, acc${i}_${j});`,
+          );
+        }
+      }
+    }
+    L.push(`  }`);
+    if (outA || outB) L.push(`  }`);
+    for (let i = 0; i < tm; i++) {
+      for (let j = 0; j < tn / 4; j++) {
+        L.push(`  C[(r0 + ${i}u) * ${nq}u + c0 + ${j}u] = acc${i}_${j};`);
+      }
+    }
+    L.push(`}`);
+    return {
+      wgsl: L.join("\n"),
+      grid: [gx, gy, 1],
+      probe: uniformA || hoist !== false,
+      textures: [texA, texB],
+    };
+  };
+}
+
 const VARIANTS: Record<string, Gen> = {
   ...(baseline ? { baseline } : {}),
   ...configs,
@@ -279,6 +388,8 @@ const VARIANTS: Record<string, Gen> = {
   "st4x8-k16": staged(4, 8, 8, 8, 16),
   "st8x16-k16-4x4": staged(8, 16, 4, 4, 16),
   ours,
+  "ours-tex": oursWith("on"),
+  "ours-buf": oursWith("off"),
   "reg8x16": regTile(8, 16, 8, 8),
   "reg8x8": regTile(8, 8, 8, 8),
   "reg16x8": regTile(16, 8, 8, 8),
@@ -320,6 +431,29 @@ const VARIANTS: Record<string, Gen> = {
   "reg4x8": regTile(4, 8, 8, 8),
   "reg4x4-none": regTile(4, 4, 8, 8, 0, "none"),
   "reg8x16-noB": regTile(8, 16, 8, 8, 0, "noB"),
+  "buf16x16": texTile(16, 16, 8, 8, false, false),
+  "buf16x16-uniA": texTile(16, 16, 8, 8, false, false, true),
+  "tex16x16": texTile(16, 16, 8, 8, true, true),
+  "tex16x16-hoist": texTile(16, 16, 8, 8, true, true, false, true),
+  "tex16x16-hoistA": texTile(16, 16, 8, 8, true, true, false, "A"),
+  "tex16x16-hoistB": texTile(16, 16, 8, 8, true, true, false, "B"),
+  "buf16x16-hoist": texTile(16, 16, 8, 8, false, false, false, true),
+  "tex16x16-A": texTile(16, 16, 8, 8, true, false),
+  "tex16x16-B": texTile(16, 16, 8, 8, false, true),
+  "tex8x16": texTile(8, 16, 8, 8, true, true),
+  "tex8x8": texTile(8, 8, 8, 8, true, true),
+  "tex4x8": texTile(4, 8, 8, 8, true, true),
+  "tex16x8": texTile(16, 8, 8, 8, true, true),
+  "tex16x32": texTile(16, 32, 4, 8, true, true),
+  "tex32x16": texTile(32, 16, 8, 4, true, true),
+  "stex16x16": texTile(16, 16, 8, 8, true, true, false, false, true),
+  "stex32x16": texTile(32, 16, 8, 4, true, true, false, false, true),
+  "stex16x32": texTile(16, 32, 4, 8, true, true, false, false, true),
+  "stex8x16": texTile(8, 16, 8, 8, true, true, false, false, true),
+  "stex16x16-hoist": texTile(16, 16, 8, 8, true, true, false, true, true),
+  "tex32x16-8x8": texTile(32, 16, 8, 8, true, true),
+  "tex32x8": texTile(32, 8, 8, 4, true, true),
+  "tex24x16": texTile(24, 16, 8, 4, true, true),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -373,6 +507,28 @@ async function readBack(b: GPUBuffer, bytes: number): Promise<Float32Array> {
   return out;
 }
 
+/** The runtime's copy of a buffer into a texture binding (Stream.copyBufferToTexture). */
+function copyIntoTexture(
+  enc: GPUCommandEncoder,
+  src: GPUBuffer,
+  t: GPUTexture,
+  shape: TextureShape,
+  bytes: number,
+): void {
+  const texels = bytes / 16, full = Math.floor(texels / shape.width);
+  const rest = texels - full * shape.width, bytesPerRow = shape.width * 16;
+  if (full) {
+    enc.copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: t }, [shape.width, full]);
+  }
+  if (rest) {
+    enc.copyBufferToTexture(
+      { buffer: src, offset: full * bytesPerRow, bytesPerRow },
+      { texture: t, origin: [0, full] },
+      [rest, 1],
+    );
+  }
+}
+
 interface Prepared {
   name: string;
   /** Wall ms and process CPU ms (lavapipe's worker threads are threads of this process, so
@@ -383,6 +539,28 @@ interface Prepared {
 for (const [m, k, n] of shapes) {
   const a = rand(m * k, 1), b = rand(k * n, 2);
   const ga = buf(a), gb = buf(b), gc = buf(m * n * 4);
+  // the operands as rgba32float textures (a texel: four consecutive elements of a row), made
+  // on first use by a texture variant
+  const textures: GPUTexture[] = [];
+  const asTexture = (src: GPUBuffer, rows: number, cols: number) => {
+    const t = dev.createTexture({
+      size: [cols / 4, rows],
+      format: "rgba32float",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+        GPUTextureUsage.COPY_DST,
+    });
+    const enc = dev.createCommandEncoder();
+    enc.copyBufferToTexture({ buffer: src, bytesPerRow: cols * 4 }, { texture: t }, [
+      cols / 4,
+      rows,
+    ]);
+    dev.queue.submit([enc.finish()]);
+    textures.push(t);
+    return t;
+  };
+  let ta: GPUTexture | null = null, tb: GPUTexture | null = null;
+  const texA = () => ta ??= asTexture(ga, m, k);
+  const texB = () => tb ??= asTexture(gb, k, n);
   const prepared: Prepared[] = [];
   for (const name of names) {
     let v = VARIANTS[name](m, k, n) as Variant & { cg?: ReturnType<typeof compile> };
@@ -390,26 +568,60 @@ for (const [m, k, n] of shapes) {
     if (v.cg) {
       await v.cg.prepare();
       const spec = v.cg.kernelSpecs().find((s) => s.wgsl.includes("fma("))!;
-      v = { wgsl: spec.wgsl, grid: spec.workgroups as [number, number, number] };
+      v = {
+        wgsl: spec.wgsl,
+        grid: spec.workgroups as [number, number, number],
+        copied: spec.bindings.map((b) => b.texture),
+      };
     }
     const module = dev.createShaderModule({ code: v.wgsl });
     const pipeline = await dev.createComputePipelineAsync({
       layout: "auto",
       compute: { module, entryPoint: "main" },
     });
+    const tex = v.textures ?? [false, false];
+    // compile()'s texture bindings: textures of its shape, filled before every dispatch
+    const copied = (v.copied ?? []).map((shape, i) => {
+      if (!shape) return null;
+      const t = dev.createTexture({
+        size: [shape.width, shape.rows],
+        format: "rgba32float",
+        usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      textures.push(t);
+      return { t, shape, src: i === 0 ? ga : gb, bytes: (i === 0 ? m * k : k * n) * 4 };
+    });
     const bind = dev.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [ga, gb, gc].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [
+        {
+          binding: 0,
+          resource: copied[0]?.t.createView() ?? (tex[0] ? texA().createView() : { buffer: ga }),
+        },
+        {
+          binding: 1,
+          resource: copied[1]?.t.createView() ?? (tex[1] ? texB().createView() : { buffer: gb }),
+        },
+        { binding: 2, resource: { buffer: gc } },
+      ],
     });
+    const copies = copied.filter((c) => c !== null);
     const grid = v.grid;
     const run = async (count: number): Promise<[number, number]> => {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       const enc = dev.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bind);
-      for (let i = 0; i < count; i++) pass.dispatchWorkgroups(...grid);
+      let pass = enc.beginComputePass();
+      for (let i = 0; i < count; i++) {
+        if (copies.length) {
+          pass.end();
+          for (const c of copies) copyIntoTexture(enc, c.src, c.t, c.shape, c.bytes);
+          pass = enc.beginComputePass();
+        }
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bind);
+        pass.dispatchWorkgroups(...grid);
+      }
       pass.end();
       dev.queue.submit([enc.finish()]);
       await dev.queue.onSubmittedWorkDone();
@@ -478,5 +690,5 @@ for (const [m, k, n] of shapes) {
         ` cpu ${cpu.toFixed(3).padStart(9)} ms (${(flop / cpu / 1e6).toFixed(2)} GFLOP/cpu-s)`,
     );
   }
-  for (const x of [ga, gb, gc]) x.destroy();
+  for (const x of [ga, gb, gc, ...textures]) x.destroy();
 }

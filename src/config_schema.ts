@@ -184,6 +184,14 @@ export const SCHEMA: KnobSpec[] = [
     doc: "vec4 loads and stores where a kernel's innermost dimension is a multiple of 4.",
   },
   {
+    key: "inductor.matmulTextures",
+    type: "enum",
+    default: "auto",
+    values: ["auto", "on", "off"],
+    env: "WEBGPU_INDUCTOR_MATMUL_TEXTURES",
+    doc: "Read f32 matmul operands as storage textures (auto: on lavapipe-class adapters).",
+  },
+  {
     key: "inductor.reductionLayout",
     type: "string",
     default: "auto",

@@ -97,6 +97,7 @@ export function targetInput(w: WrapperCodegen, l: KernelLine, t: KernelTarget): 
     adapterClass: t.adapterClass,
     adapterFlavour: t.adapterFlavour,
     vectorize: t.vectorize,
+    matmulTextures: t.matmulTextures,
   };
 }
 

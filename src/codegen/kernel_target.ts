@@ -25,6 +25,14 @@ export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
   return isCpuAdapter(h) ? "register" : "shared";
 }
 
+/** Texture operands (texture_operands.ts): measured on lavapipe only, so "auto" leaves
+ * SwiftShader and GPUs on storage buffers. */
+function matmulTexturesFor(h: DeviceHandle): "auto" | "on" | "off" {
+  const v = config.str("inductor.matmulTextures") as "auto" | "on" | "off";
+  if (v !== "auto") return v;
+  return isCpuAdapter(h) && !isSwiftShader(h) ? "auto" : "off";
+}
+
 /** The target for device `h` under the current config (inductor.f16Storage,
  * inductor.subgroups, inductor.matmulTemplate). */
 export function kernelTargetFor(h: DeviceHandle): KernelTarget {
@@ -41,6 +49,7 @@ export function kernelTargetFor(h: DeviceHandle): KernelTarget {
     adapterClass: isCpuAdapter(h) ? "cpu" : "gpu",
     adapterFlavour: isSwiftShader(h) ? "swiftshader" : "other",
     vectorize: config.bool("inductor.vectorize"),
+    matmulTextures: matmulTexturesFor(h),
   };
 }
 

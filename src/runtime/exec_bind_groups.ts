@@ -6,7 +6,7 @@
 // reuses its groups and no input is copied.
 import { InputError } from "../errors.ts";
 import type { DeviceHandle } from "./device.ts";
-import type { Launch } from "./exec_interpret.ts";
+import type { Launch, LaunchTexture } from "./exec_interpret.ts";
 import type { Slot } from "./exec_slots.ts";
 
 /** Bind groups kept per launch beyond the fixed one. */
@@ -18,14 +18,21 @@ export class BindGroups {
 
   constructor(readonly h: DeviceHandle) {}
 
-  /** A fresh bind group binding `slots` in order (binding i = slot i's range). */
-  make(pipeline: GPUComputePipeline, label: string, slots: readonly Slot[]): GPUBindGroup {
+  /** A fresh bind group binding `slots` in order (binding i = slot i's range, or the texture
+   * that stands for it). */
+  make(
+    pipeline: GPUComputePipeline,
+    label: string,
+    slots: readonly Slot[],
+    textures: readonly LaunchTexture[] = [],
+  ): GPUBindGroup {
     return this.h.device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
       entries: slots.map((s, i) => ({
         binding: i,
-        resource: { buffer: s.buffer!, offset: s.offset, size: s.bytes },
+        resource: textures.find((t) => t.binding === i)?.view ??
+          { buffer: s.buffer!, offset: s.offset, size: s.bytes },
       })),
     });
   }
@@ -53,7 +60,7 @@ export class BindGroups {
         );
       }
     }
-    g = this.make(a.pipeline, a.name, a.slots);
+    g = this.make(a.pipeline, a.name, a.slots, a.textures);
     a.groups.set(key, g);
     if (a.groups.size > GROUPS_PER_LAUNCH) a.groups.delete(a.groups.keys().next().value!);
     return g;

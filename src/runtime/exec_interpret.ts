@@ -3,7 +3,7 @@
 // allocations become storage slots, reuses share them, frees end a slot's life and remove
 // names, aliases view a slot with another dtype, kernel lines become launches waiting for their
 // pipelines, host lines keep the scope they see. Slot lifetimes found here drive arena packing.
-import type { KernelSpec } from "./kernel_spec.ts";
+import type { KernelSpec, TextureShape } from "./kernel_spec.ts";
 import { type DType, gpuBytes } from "../dtype.ts";
 import { type ExecProgram, type HostIO, ProgramError } from "./program.ts";
 import type { Binding, ExecStats, Slot } from "./exec_slots.ts";
@@ -21,6 +21,16 @@ export interface Launch {
   slots: Slot[];
   /** Bindings the kernel declares read_write (a buffer bound twice must not be one of them). */
   writable: boolean[];
+  /** Bindings read as textures: their slot's bytes are copied in before each launch. */
+  textures: LaunchTexture[];
+}
+
+/** A binding read as a texture (KernelBinding.texture) and the texture that stands for it. */
+export interface LaunchTexture {
+  binding: number;
+  texture: GPUTexture;
+  view: GPUTextureView;
+  shape: TextureShape;
 }
 
 /** A custom op run on the host between launches, with the names in scope where it stands. */

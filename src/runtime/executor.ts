@@ -22,7 +22,14 @@ import {
   type Slot,
   storageBytes,
 } from "./exec_slots.ts";
-import { type Action, type HostStep, interpretProgram } from "./exec_interpret.ts";
+import {
+  type Action,
+  type HostStep,
+  interpretProgram,
+  type Launch,
+  type LaunchTexture,
+} from "./exec_interpret.ts";
+import type { KernelSpec } from "./kernel_spec.ts";
 import { placeSlots } from "./exec_memory.ts";
 import { BindGroups } from "./exec_bind_groups.ts";
 import { OutputHandover } from "./exec_outputs.ts";
@@ -74,6 +81,8 @@ export class Executor {
   readonly slots: Slot[] = [];
   /** Buffers this executor destroys at dispose (slots', arenas', spares'). */
   #owned = new Set<GPUBuffer>();
+  /** Textures standing for texture bindings (kernel_spec.ts), destroyed at dispose. */
+  #textures: GPUTexture[] = [];
   #inputs: Slot[] = [];
   /** The executor's own upload buffer per input (made when host data is first given). */
   #inputUploads: (GPUBuffer | undefined)[] = [];
@@ -153,17 +162,19 @@ export class Executor {
       const writable = slots.map((_, i) =>
         new RegExp(`@binding\\(${i}\\) var<storage, read_write>`).test(spec.wgsl)
       );
+      const textures = this.#texturesFor(spec);
       this.#actions[idx] = {
         kind: "launch",
         name: spec.name,
         pipeline,
         bindGroup: slots.some((s) => s.input || s.handOver)
           ? undefined
-          : this.#groups.make(pipeline, spec.name, slots),
+          : this.#groups.make(pipeline, spec.name, slots, textures),
         groups: new Map(),
         grid: spec.workgroups,
         slots,
         writable,
+        textures,
       };
     });
     // let every compile settle before reporting one that failed: the caller disposes the buffers
@@ -171,6 +182,39 @@ export class Executor {
     const settled = await Promise.allSettled(pending);
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** The textures standing for a kernel's texture bindings (its own, made once). */
+  #texturesFor(spec: KernelSpec): LaunchTexture[] {
+    const out: LaunchTexture[] = [];
+    spec.bindings.forEach((b, binding) => {
+      if (!b.texture) return;
+      const texture = this.h.device.createTexture({
+        label: `${spec.name}:${b.storage}`,
+        size: [b.texture.width, b.texture.rows],
+        format: "rgba32float",
+        usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      this.#textures.push(texture);
+      out.push({ binding, texture, view: texture.createView(), shape: b.texture });
+    });
+    return out;
+  }
+
+  /** Encodes launch `a`: its texture bindings' copies first, then the dispatch. */
+  #launch(a: Launch, bindGroup: GPUBindGroup): void {
+    for (const t of a.textures) {
+      const s = a.slots[t.binding];
+      if (!(s.buffer!.usage & GPUBufferUsage.COPY_SRC)) {
+        throw new InputError(
+          `kernel '${a.name}' reads '${s.label}' as a texture, copied from its buffer, but the ` +
+            `buffer bound for it lacks COPY_SRC usage; create it with GPUBufferUsage.COPY_SRC ` +
+            `or set inductor.matmulTextures to "off"`,
+        );
+      }
+      this.#stream.copyBufferToTexture(s.buffer!, s.offset, t.texture, t.shape, s.bytes);
+    }
+    this.#stream.launch(a.pipeline, [bindGroup], a.grid, a.name);
   }
 
   #alloc(bytes: number, label: string): GPUBuffer {
@@ -253,16 +297,11 @@ export class Executor {
         continue;
       }
       if (this.options.replay) {
-        this.#stream.launch(a.pipeline, [this.#groups.forLaunch(a)], a.grid, a.name);
+        this.#launch(a, this.#groups.forLaunch(a));
         continue;
       }
       // no replay: a fresh bind group and one submit per launch
-      this.#stream.launch(
-        a.pipeline,
-        [this.#groups.make(a.pipeline, a.name, a.slots)],
-        a.grid,
-        a.name,
-      );
+      this.#launch(a, this.#groups.make(a.pipeline, a.name, a.slots, a.textures));
       this.#stream.flush();
     }
   }
@@ -302,7 +341,7 @@ export class Executor {
         for (const a of this.#actions) {
           if (a.kind === "host") await this.#host(a);
           else {
-            this.#stream.launch(a.pipeline, [this.#groups.forLaunch(a)], a.grid, a.name);
+            this.#launch(a, this.#groups.forLaunch(a));
             await this.#stream.synchronize();
           }
         }
@@ -330,6 +369,8 @@ export class Executor {
     this.#disposed = true;
     for (const b of this.#owned) destroyBuffer(b);
     this.#owned.clear();
+    for (const t of this.#textures) t.destroy();
+    this.#textures.length = 0;
     this.slots.length = 0;
     this.#actions = [];
   }

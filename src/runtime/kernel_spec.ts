@@ -7,6 +7,17 @@ export interface KernelBinding {
   storage: string;
   dtype: DType;
   access: "read" | "read_write";
+  /** Read as a read-only rgba32float storage texture instead of a storage buffer (f32 matmul
+   * operands on lavapipe, whose image loads serve all SIMD lanes at once): before each launch
+   * the runtime copies the bound bytes into a texture of `width` texels (four elements each)
+   * per row, `rows` rows, the last one partly. */
+  texture?: TextureShape;
+}
+
+export interface TextureShape {
+  /** Texels per row (a power of two of at least 16: rows of a multiple of 256 bytes). */
+  width: number;
+  rows: number;
 }
 
 export interface KernelSpec {

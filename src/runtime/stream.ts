@@ -10,6 +10,7 @@ import { DeviceError } from "../errors.ts";
 import { type DeviceHandle, getDevice } from "./device.ts";
 import { assertLive, checkpoint, scoped } from "./errors.ts";
 import { queueIdle } from "./staging.ts";
+import type { TextureShape } from "./kernel_spec.ts";
 
 /** Streams with unsubmitted work, per device. */
 const dirty = new WeakMap<DeviceHandle, Set<Stream>>();
@@ -122,6 +123,35 @@ export class Stream {
     const encoder = this.#encoderFor(`copying '${src.label}' to '${dst.label}'`);
     this.#endPass();
     encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.#pendingCopies++;
+  }
+
+  /** Encodes, in stream order, the copy of `bytes` bytes of `src` from `offset` into rgba32float
+   * texture `dst` of `shape`, row by row (the last row partly); `bytes` a multiple of 16. */
+  copyBufferToTexture(
+    src: GPUBuffer,
+    offset: number,
+    dst: GPUTexture,
+    shape: TextureShape,
+    bytes: number,
+  ): void {
+    const encoder = this.#encoderFor(`copying '${src.label}' to texture '${dst.label}'`);
+    this.#endPass();
+    const rowBytes = shape.width * 16;
+    const texels = Math.min(Math.floor(bytes / 16), shape.width * shape.rows);
+    const full = Math.floor(texels / shape.width), rest = texels - full * shape.width;
+    if (full > 0) {
+      encoder.copyBufferToTexture({ buffer: src, offset, bytesPerRow: rowBytes }, {
+        texture: dst,
+      }, [shape.width, full]);
+    }
+    if (rest > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: src, offset: offset + full * rowBytes, bytesPerRow: rowBytes },
+        { texture: dst, origin: [0, full] },
+        [rest, 1],
+      );
+    }
     this.#pendingCopies++;
   }
 

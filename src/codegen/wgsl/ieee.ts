@@ -34,6 +34,11 @@ export const F32_NAN = "bitcast<f32>(F32_NAN_BITS)";
  * 2026-11-30, did not; the inf - inf it was blamed for came from opaqueCopy's OR). */
 export const OPAQUE_ZERO_INIT = "OPAQUE_ZERO = u32(arrayLength(&t0) == 0u);";
 
+/** OPAQUE_ZERO_INIT reading the length of storage binding `id` (where t0 is a texture). */
+export function opaqueZeroInitFrom(id: string): string {
+  return `OPAQUE_ZERO = u32(arrayLength(&${id}) == 0u);`;
+}
+
 /** A float literal the compiler cannot fold into the arithmetic around it. */
 export function opaqueF32(v: number): string {
   const bits = new Uint32Array(new Float32Array([v]).buffer)[0];

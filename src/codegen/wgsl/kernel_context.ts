@@ -23,6 +23,7 @@ import {
   storeValue,
 } from "./render.ts";
 import type { AdapterFlavour, F16Storage } from "./target.ts";
+import { texelLoad, TEXTURE_BINDING_TYPE, textureShape } from "./texture_operands.ts";
 import { component, VectorAccess, vectorBase, vectorBindingFits } from "./vector_access.ts";
 import type { ReductionLayout } from "./reduction_layout.ts";
 
@@ -51,6 +52,10 @@ export interface GroupInput {
   /** Four-element vector loads and stores where the innermost dimension allows (default: the
    * inductor.vectorize knob). */
   vectorize?: boolean;
+  /** Matmul operands read as textures (texture_operands.ts) wherever a vec4 register tile
+   * allows: "auto" (the target's choice on lavapipe-class adapters) and "on" alike; "off"
+   * (default) never. */
+  matmulTextures?: "auto" | "on" | "off";
 }
 
 export class KernelContext implements BufferAccess {
@@ -71,11 +76,18 @@ export class KernelContext implements BufferAccess {
 
   /** Vector (vec4) accesses of this rendering (vector_access.ts); none by default. */
   readonly vec: VectorAccess;
+  /** Vector bindings read as rgba32float textures (texture_operands.ts): id -> texels per row. */
+  readonly textures: ReadonlyMap<string, number>;
 
-  constructor(readonly g: GroupInput, vec?: VectorAccess) {
+  constructor(
+    readonly g: GroupInput,
+    vec?: VectorAccess,
+    textures: ReadonlyMap<string, number> = new Map(),
+  ) {
     this.memberNames = new Set(g.members.map((m) => m.name));
     this.f16Emulated = g.f16Storage === "emulated";
     this.vec = vec ?? new VectorAccess(new Set());
+    this.textures = textures;
   }
 
   #slot(buf: string, write: boolean): string {
@@ -91,6 +103,10 @@ export class KernelContext implements BufferAccess {
       const bytes = real ? numel(real.shape) * gpuBytes(real.dtype) : 0;
       if (this.vec.allows(id) && vectorBindingFits(b.dtype, bytes / gpuBytes(b.dtype))) {
         this.vec.declared.add(id);
+        const width = this.textures.get(id);
+        if (width !== undefined) {
+          this.bindings[this.bindings.length - 1].texture = textureShape(bytes / 16, width);
+        }
       }
     } else if (write) {
       this.bindings[Number(id.slice(1))].access = "read_write";
@@ -123,18 +139,21 @@ export class KernelContext implements BufferAccess {
         break;
       }
     }
+    const width = this.textures.get(id);
+    const vector = (q: string) => (width ? texelLoad(id, q, width) : `${id}[${q}]`);
     if (base) {
       this.vec.used.add(id);
+      if (this.vec.lanes.length) this.vec.loopLoads.add(id);
       const key = `vec4(${id},${base.key})`;
       let r = scope.lookup(key);
       if (!r) {
-        r = scope.bind(`${id}[${scope.index(base)}]`);
+        r = scope.bind(vector(scope.index(base)));
         scope.memo.set(key, r);
       }
       return wrap(component(r, j));
     }
     const at = scope.index(index);
-    return wrap(`${id}[(${at}) >> 2u][(${at}) & 3u]`);
+    return wrap(`${vector(`(${at}) >> 2u`)}[(${at}) & 3u]`);
   }
 
   /** The statement storing four element values `vs` (dtype `from`) of member `m` at flat
@@ -251,6 +270,10 @@ export class KernelContext implements BufferAccess {
     const allWritable = config.bool("inductor.memoryPlanning");
     const helpers: string[] = [];
     this.bindings.forEach((b, i) => {
+      if (b.texture) {
+        lines.push(`@group(0) @binding(${i}) var t${i}: ${TEXTURE_BINDING_TYPE};`);
+        return;
+      }
       const acc = b.access === "read" && !allWritable ? "read" : "read_write";
       let type = this.vec.declared.has(`t${i}`)
         ? `array<vec4<${wgslStorageType(b.dtype)}>>`

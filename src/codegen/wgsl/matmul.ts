@@ -19,12 +19,14 @@ import { CompileError } from "../../errors.ts";
 import { iadd, iconst, imul, type IndexExpr, ivar, ravel } from "../../inductor/index_expr.ts";
 import { valueVars, type VExpr, vrenameRegs } from "../../inductor/value_expr.ts";
 import { type GroupInput, KernelContext, varsViaFlat, vectorizeOn } from "./kernel_context.ts";
-import { settleVectorBindings, VEC, type VectorAccess } from "./vector_access.ts";
+import { settleVectorBindings, VEC, VectorAccess } from "./vector_access.ts";
 import { foldGrid3, type KernelSpec, MAX_GRID_DIM } from "./kernel_spec.ts";
-import { OPAQUE_ZERO_INIT, Scope } from "./render.ts";
+import { Scope } from "./render.ts";
 import { fillShaderLines, type ShaderSlots } from "./shader_template.ts";
 import { chooseMatmulConfig, type MatmulConfig } from "./matmul_config.ts";
-import { opaqueStep } from "./ieee.ts";
+import { textureOperands } from "./texture_operands.ts";
+import { gpuBytes, numel } from "../../dtype.ts";
+import { opaqueStep, opaqueZeroInitFrom } from "./ieee.ts";
 import { matmulSegments, type Segment } from "./matmul_segments.ts";
 
 export { chooseMatmulConfig, DEFAULT_MATMUL_CONFIG, type MatmulConfig } from "./matmul_config.ts";
@@ -33,15 +35,35 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   if (!vectorizeOn(g)) return renderMatmul(g, cfg);
   // register tiles of four contiguous columns where the shape allows (vec4 operand loads);
   // without a single vector load, the lane-strided scalar tile
+  let last: VectorAccess | undefined;
   const v = settleVectorBindings(true, (vec) => {
+    last = vec;
     const spec = renderMatmul(g, cfg, vec);
     return vec.used.size ? spec : null;
   });
-  return v ?? renderMatmul(g, cfg);
+  if (!v) return renderMatmul(g, cfg);
+  // the k steps' operands as storage textures (texture_operands.ts) on lavapipe-class adapters
+  // (the target's "auto"): faster at every vec4 tile measured, copies included (lavapipe, CPU
+  // time: matmul 1024 170 ms against 455, 512 21 against 54, 128x64 @ 64x192 0.49 against
+  // 1.0, 8x128 @ 128x512 0.73 against 1.6, 1x4096 @ 4096x4096 54 against 84, 1x128 @ 128x512
+  // even; bench/matmul_variants.ts ours-tex, ours-buf). An explicit config (autotune's
+  // candidates, timed on storage buffers) keeps buffers.
+  if ((g.matmulTextures ?? "off") === "off" || cfg || !last) return v;
+  const textures = textureOperands(
+    last,
+    v.bindings,
+    (b) => numel(g.buffer(b.storage).shape) * gpuBytes(b.dtype),
+  );
+  return textures.size ? renderMatmul(g, cfg, new VectorAccess(last.allowed), textures) : v;
 }
 
-function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): KernelSpec {
-  const ctx = new KernelContext(g, vec);
+function renderMatmul(
+  g: GroupInput,
+  cfg?: MatmulConfig,
+  vec?: VectorAccess,
+  textures?: ReadonlyMap<string, number>,
+): KernelSpec {
+  const ctx = new KernelContext(g, vec, textures);
   const { first, paired, segments, nTotal, epilogueOf } = matmulSegments(g);
   const M = first.m, K = first.k, B = first.batch;
   // (the wide vec4 tile only where vector loads are tried)
@@ -433,7 +455,8 @@ function renderMatmul(g: GroupInput, cfg?: MatmulConfig, vec?: VectorAccess): Ke
     HELPERS: [...top.helpers],
     WG_X: wgX,
     WG_Y: wgY,
-    OPAQUE_ZERO_INIT,
+    // (t0 may be a texture: the first storage binding's length; the output is always one)
+    OPAQUE_ZERO_INIT: opaqueZeroInitFrom(`t${ctx.bindings.findIndex((b) => !b.texture)}`),
     TILE_ORIGIN: fillShaderLines("matmul_tile_origin", {
       WG_X: wgX,
       FOLDED: folded,

@@ -26,6 +26,8 @@ export interface KernelTarget {
   adapterFlavour: AdapterFlavour;
   /** Four-element vector loads and stores where the innermost dimension allows. */
   vectorize: boolean;
+  /** Matmul operands read as textures (lavapipe; see texture_operands.ts). */
+  matmulTextures: "auto" | "on" | "off";
 }
 
 /** The target compile() generates for: no adapter yet. */
@@ -38,6 +40,7 @@ export const COMPILE_TARGET: KernelTarget = {
   adapterClass: "gpu",
   adapterFlavour: "other",
   vectorize: true,
+  matmulTextures: "off",
 };
 
 /** One line saying which adapter and which code paths a set of kernels was generated for. */
@@ -49,5 +52,7 @@ export function describeTarget(t: KernelTarget): string {
     t.subgroups ? "subgroup operations" : "workgroup tree (no subgroups)"
   }, workgroup <= ${t.reductionWorkgroup}, layouts for a ${t.adapterClass} adapter; vec4 ${
     t.vectorize ? "loads and stores" : "off"
-  }; matmul template: ${t.matmulKind}`;
+  }; matmul template: ${t.matmulKind}${
+    t.matmulTextures === "off" ? "" : `, operands as textures: ${t.matmulTextures}`
+  }`;
 }

@@ -56,6 +56,8 @@ export class VectorAccess {
   readonly declared = new Set<string>();
   /** Declared bindings some access used as a vector. */
   readonly used = new Set<string>();
+  /** Bindings read as vectors inside a vector section (a matmul's k steps). */
+  readonly loopLoads = new Set<string>();
   /** Declared bindings written by a scalar store (never vectorized). */
   readonly scalarWrites = new Set<string>();
   /** Which component(s) of a vec4 the element being rendered may be (0..3; a matmul operand
