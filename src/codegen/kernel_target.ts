@@ -25,8 +25,9 @@ export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
   return isCpuAdapter(h) ? "register" : "shared";
 }
 
-/** Texture operands (texture_operands.ts): measured on lavapipe only, so "auto" leaves
- * SwiftShader and GPUs on storage buffers. */
+/** Texture operands (texture_operands.ts): faster on lavapipe; "auto" leaves SwiftShader on
+ * storage buffers (slower there with textures: matmul-1024 756 against 601 ms host to host,
+ * decoder-1x128 16.7 against 12.8) and GPUs too (not measured). */
 function matmulTexturesFor(h: DeviceHandle): "auto" | "on" | "off" {
   const v = config.str("inductor.matmulTextures") as "auto" | "on" | "off";
   if (v !== "auto") return v;
