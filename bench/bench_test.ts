@@ -9,6 +9,7 @@ import {
   type Row,
   timeDifferential,
 } from "./harness.ts";
+import { launchesForSpan } from "./launch_timer.ts";
 import {
   argmax,
   LLM_DECODE,
@@ -214,4 +215,17 @@ Deno.test("withTimeout: a result in time; a timed-out run reported once it has s
   assert.ok(settledAt > 0, "the error came after the run settled");
   const stuck = new Promise<number>(() => {});
   await assert.rejects(withTimeout(stuck, 10, "peer"), /\(peer\); still running$/);
+});
+
+Deno.test("launchesForSpan: N doubles at least until T(N) - T(1) spans the target, capped", async () => {
+  const seen: number[] = [];
+  // 2 ms per launch plus a 10 ms wait: 150 ms needs N - 1 >= 75
+  const n = await launchesForSpan((k) => {
+    seen.push(k);
+    return Promise.resolve(10 + 2 * k);
+  }, 150);
+  assert.ok(2 * (n - 1) >= 150, `N ${n} spans ${2 * (n - 1)} ms`);
+  assert.equal(seen[0], 2);
+  // a launch too fast to time stops at the cap
+  assert.equal(await launchesForSpan(() => Promise.resolve(10), 150), MAX_DEVICE_CALLS);
 });

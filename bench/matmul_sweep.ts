@@ -16,7 +16,8 @@ import type { KernelSpec } from "../src/codegen/wgsl/kernel_spec.ts";
 import { gpuBytes, numel } from "../src/dtype.ts";
 import { decoderFn, decoderInputs, SMALL_DECODER } from "../src/models/decoder.ts";
 import type { InputSpec, TensorProxy } from "../src/mod.ts";
-import { MAX_DEVICE_CALLS, median, randomArray } from "./harness.ts";
+import { median, randomArray } from "./harness.ts";
+import { launchesForSpan, launchTimer } from "./launch_timer.ts";
 
 export interface SweepOptions {
   /** Matmul sizes n (n x n @ n x n) and decoder sequence lengths (batch 1, one layer). */
@@ -213,18 +214,7 @@ export async function runSweep(
         const err = await dev.popErrorScope();
         if (err) throw new Error(err.message);
         log(`${k.spec.name} ${v.name}: compiled in ${(performance.now() - tc).toFixed(0)} ms`);
-        const run = async (n: number) => {
-          const t0 = performance.now();
-          const enc = dev.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, bind);
-          for (let i = 0; i < n; i++) pass.dispatchWorkgroups(...v.spec.workgroups);
-          pass.end();
-          dev.queue.submit([enc.finish()]);
-          await dev.queue.onSubmittedWorkDone();
-          return performance.now() - t0;
-        };
+        const run = launchTimer(dev, pipeline, bind, v.spec.workgroups);
         reset();
         await run(1);
         const got = await readOuts();
@@ -242,15 +232,7 @@ export async function runSweep(
     const counts = new Map<string, number>();
     for (const r of runs) {
       const one = await r.run(1);
-      let n = 2;
-      for (;;) {
-        const span = (await r.run(n)) - (await r.run(1));
-        if (span >= 150 || n >= MAX_DEVICE_CALLS) break;
-        n = Math.min(
-          MAX_DEVICE_CALLS,
-          Math.max(2 * n, Math.ceil((200 * n) / Math.max(span, 0.05))),
-        );
-      }
+      const n = await launchesForSpan(r.run, 150);
       counts.set(r.name, one > 400 ? 2 : n);
     }
     for (let round = 0; round < o.rounds; round++) {

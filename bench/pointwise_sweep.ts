@@ -11,7 +11,8 @@ import { compile, getDevice } from "../src/mod.ts";
 import { targetInput } from "../src/codegen/autotune.ts";
 import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
 import { generateKernel } from "../src/codegen/wgsl/generate.ts";
-import { MAX_DEVICE_CALLS, median, randomArray } from "./harness.ts";
+import { median, randomArray } from "./harness.ts";
+import { launchesForSpan, launchTimer } from "./launch_timer.ts";
 import { type Body, reference, VARIANTS, variantWgsl, workgroupsOf } from "./pointwise_variants.ts";
 
 export interface PointwiseSweepOptions {
@@ -151,18 +152,7 @@ export async function runPointwiseSweep(
       const err = await dev.popErrorScope();
       if (err) throw new Error(err.message);
       log(`${c.name}: compiled in ${(performance.now() - tc).toFixed(0)} ms`);
-      const run = async (n: number) => {
-        const t0 = performance.now();
-        const enc = dev.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bind);
-        for (let i = 0; i < n; i++) pass.dispatchWorkgroups(...c.workgroups);
-        pass.end();
-        dev.queue.submit([enc.finish()]);
-        await dev.queue.onSubmittedWorkDone();
-        return performance.now() - t0;
-      };
+      const run = launchTimer(dev, pipeline, bind, c.workgroups);
       clearOut();
       await run(1);
       const got = await readOut();
@@ -178,18 +168,7 @@ export async function runPointwiseSweep(
     }
   }
   const spanMs = o.spanMs ?? 150;
-  for (const r of runs) {
-    let n = 2;
-    for (;;) {
-      const span = (await r.run(n)) - (await r.run(1));
-      if (span >= spanMs || n >= MAX_DEVICE_CALLS) break;
-      n = Math.min(
-        MAX_DEVICE_CALLS,
-        Math.max(2 * n, Math.ceil((1.3 * spanMs * n) / Math.max(span, 0.05))),
-      );
-    }
-    r.row.n = n;
-  }
+  for (const r of runs) r.row.n = await launchesForSpan(r.run, spanMs);
   for (let round = 0; round < o.rounds; round++) {
     for (const r of runs) {
       const one = await r.run(1);
