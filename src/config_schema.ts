@@ -189,7 +189,8 @@ export const SCHEMA: KnobSpec[] = [
     default: "auto",
     values: ["auto", "on", "off"],
     env: "WEBGPU_INDUCTOR_MATMUL_TEXTURES",
-    doc: "Read f32 matmul operands as storage textures (auto: on lavapipe-class adapters).",
+    doc:
+      "Read f32 matmul operands as storage textures (auto: lavapipe-class adapters, products >= 1 MFLOP).",
   },
   {
     key: "inductor.reductionLayout",

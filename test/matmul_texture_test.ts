@@ -12,6 +12,7 @@ import { Tensor } from "../src/runtime/tensor.ts";
 import type { DeviceHandle } from "../src/runtime/device.ts";
 import type { TensorProxy } from "../src/fx/tracer.ts";
 import { kernelTargetFor } from "../src/codegen/kernel_target.ts";
+import { TEXTURE_MIN_FLOP } from "../src/codegen/wgsl/matmul.ts";
 import { textureShape, textureWidth } from "../src/codegen/wgsl/texture_operands.ts";
 import { assertClose, assertSameValues, freshSeed, LOOSE, randomArray, rng } from "./helpers.ts";
 
@@ -105,7 +106,7 @@ Deno.test("texture operands propagate NaN and ±inf as torch does", async () => 
 });
 
 Deno.test("auto reads operands as textures on this adapter, off as buffers", async () => {
-  const uses = async (m: number, k: number, n: number, mode: "off" | "auto") => {
+  const uses = async (m: number, k: number, n: number, mode: "off" | "auto" | "on") => {
     const cg = compile((x, y) => x.matmul(y), {
       inputs: [{ shape: [m, k] }, { shape: [k, n] }],
       config: { "inductor.matmulTextures": mode },
@@ -123,6 +124,10 @@ Deno.test("auto reads operands as textures on this adapter, off as buffers", asy
   assert.equal(await uses(512, 512, 512, "off"), false);
   assert.equal(await uses(128, 64, 192, "auto"), true); // a decoder shape
   assert.equal(await uses(128, 64, 192, "off"), false);
+  // below TEXTURE_MIN_FLOP (dispatch-500's step, 8 KFLOP) auto keeps buffers; "on" forces them
+  assert.ok(2 * 64 * 64 < TEXTURE_MIN_FLOP && 2 * 128 * 64 * 192 >= TEXTURE_MIN_FLOP);
+  assert.equal(await uses(1, 64, 64, "auto"), false);
+  assert.equal(await uses(1, 64, 64, "on"), true);
 });
 
 Deno.test("texture shapes: power-of-two rows of at least 256 bytes, at most 8192 rows", () => {

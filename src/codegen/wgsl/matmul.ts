@@ -48,13 +48,28 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   // 1.0, 8x128 @ 128x512 0.73 against 1.6, 1x4096 @ 4096x4096 54 against 84, 1x128 @ 128x512
   // even; bench/matmul_variants.ts ours-tex, ours-buf). An explicit config (autotune's
   // candidates, timed on storage buffers) keeps buffers.
-  if ((g.matmulTextures ?? "off") === "off" || cfg || !last) return v;
+  // "auto" leaves tiny products on buffers: each texture is refilled before every launch, and
+  // below ~1 MFLOP that copy's fixed cost outweighs the faster loads (dispatch-500, 500 launches
+  // of [1, 64] @ [64, 64]: 35 ms host to host on buffers, 53-58 with textures; 1x128 @ 128x512,
+  // 0.13 MFLOP, even; 8x128 @ 128x512, 1 MFLOP, 0.73 against 1.6 ms)
+  const mode = g.matmulTextures ?? "off";
+  if (mode === "off" || cfg || !last) return v;
+  if (mode === "auto" && matmulFlop(g) < TEXTURE_MIN_FLOP) return v;
   const textures = textureOperands(
     last,
     v.bindings,
     (b) => numel(g.buffer(b.storage).shape) * gpuBytes(b.dtype),
   );
   return textures.size ? renderMatmul(g, cfg, new VectorAccess(last.allowed), textures) : v;
+}
+
+/** Products below this many FLOPs keep storage buffers under "auto" (see genMatmul). */
+export const TEXTURE_MIN_FLOP = 1 << 20;
+
+/** FLOPs of a matmul group: 2 * batch * m * n * k, n counting every horizontally fused product. */
+function matmulFlop(g: GroupInput): number {
+  const { first, nTotal } = matmulSegments(g);
+  return 2 * first.batch * first.m * nTotal * first.k;
 }
 
 function renderMatmul(
