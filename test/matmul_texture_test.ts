@@ -124,10 +124,10 @@ Deno.test("auto reads operands as textures on this adapter, off as buffers", asy
   assert.equal(await uses(512, 512, 512, "off"), false);
   assert.equal(await uses(128, 64, 192, "auto"), true); // a decoder shape
   assert.equal(await uses(128, 64, 192, "off"), false);
-  // below TEXTURE_MIN_FLOP (dispatch-500's step, 8 KFLOP) auto keeps buffers; "on" forces them
-  assert.ok(2 * 64 * 64 < TEXTURE_MIN_FLOP && 2 * 128 * 64 * 192 >= TEXTURE_MIN_FLOP);
-  assert.equal(await uses(1, 64, 64, "auto"), false);
-  assert.equal(await uses(1, 64, 64, "on"), true);
+  // below TEXTURE_MIN_FLOP (8x64 @ 64x64: 64 KFLOP) auto keeps buffers; "on" forces them
+  assert.ok(2 * 8 * 64 * 64 < TEXTURE_MIN_FLOP && 2 * 128 * 64 * 192 >= TEXTURE_MIN_FLOP);
+  assert.equal(await uses(8, 64, 64, "auto"), false);
+  assert.equal(await uses(8, 64, 64, "on"), true);
 });
 
 Deno.test("texture shapes: power-of-two rows of at least 256 bytes, at most 8192 rows", () => {

@@ -48,10 +48,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   // 1.0, 8x128 @ 128x512 0.73 against 1.6, 1x4096 @ 4096x4096 54 against 84, 1x128 @ 128x512
   // even; bench/matmul_variants.ts ours-tex, ours-buf). An explicit config (autotune's
   // candidates, timed on storage buffers) keeps buffers.
-  // "auto" leaves tiny products on buffers: each texture is refilled before every launch, and
-  // below ~1 MFLOP that copy's fixed cost outweighs the faster loads (dispatch-500, 500 launches
-  // of [1, 64] @ [64, 64]: 35 ms host to host on buffers, 53-58 with textures; 1x128 @ 128x512,
-  // 0.13 MFLOP, even; 8x128 @ 128x512, 1 MFLOP, 0.73 against 1.6 ms)
+  // "auto" leaves products under ~1 MFLOP on buffers: no gain was measured there (1x128 @
+  // 128x512, 0.13 MFLOP, even; 8x128 @ 128x512, 1 MFLOP, 0.73 against 1.6 ms) and each texture is
+  // one more copy of its operand per launch
   const mode = g.matmulTextures ?? "off";
   if (mode === "off" || cfg || !last) return v;
   if (mode === "auto" && matmulFlop(g) < TEXTURE_MIN_FLOP) return v;
