@@ -32,7 +32,7 @@ export const F32_NAN = "bitcast<f32>(F32_NAN_BITS)";
  * It used to be `nwg.x >> 16u`, which relies on compilers not bounding num_workgroups: GL caps
  * dispatches at 65535 per dimension, so a GL compiler may prove it zero (Mesa's llvmpipe, tried
  * 2026-11-30, did not; the inf - inf it was blamed for came from opaqueCopy's OR). */
-export const OPAQUE_ZERO_INIT = "OPAQUE_ZERO = u32(arrayLength(&t0) == 0u);";
+export const OPAQUE_ZERO_INIT = opaqueZeroInitFrom("t0");
 
 /** OPAQUE_ZERO_INIT reading the length of storage binding `id` (where t0 is a texture). */
 export function opaqueZeroInitFrom(id: string): string {

@@ -52,9 +52,9 @@ export interface GroupInput {
   /** Four-element vector loads and stores where the innermost dimension allows (default: the
    * inductor.vectorize knob). */
   vectorize?: boolean;
-  /** Matmul operands read as textures (texture_operands.ts) wherever a vec4 register tile
-   * allows: "auto" (the target's choice on lavapipe-class adapters) and "on" alike; "off"
-   * (default) never. */
+  /** Matmul operands read as textures (texture_operands.ts) where a vec4 register tile allows:
+   * "on" always, "auto" (the target's choice on lavapipe-class adapters) for products of at
+   * least TEXTURE_MIN_FLOP (matmul.ts), "off" (default) never. */
   matmulTextures?: "auto" | "on" | "off";
 }
 

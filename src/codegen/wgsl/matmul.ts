@@ -46,11 +46,9 @@ export function genMatmul(g: GroupInput, cfg?: MatmulConfig): KernelSpec {
   // (the target's "auto"): faster at every vec4 tile measured, copies included (lavapipe, CPU
   // time: matmul 1024 170 ms against 455, 512 21 against 54, 128x64 @ 64x192 0.49 against
   // 1.0, 8x128 @ 128x512 0.73 against 1.6, 1x4096 @ 4096x4096 54 against 84, 1x128 @ 128x512
-  // even; bench/matmul_variants.ts ours-tex, ours-buf). An explicit config (autotune's
-  // candidates, timed on storage buffers) keeps buffers.
-  // "auto" leaves products under ~1 MFLOP on buffers: no gain was measured there (1x128 @
-  // 128x512, 0.13 MFLOP, even; 8x128 @ 128x512, 1 MFLOP, 0.73 against 1.6 ms) and each texture is
-  // one more copy of its operand per launch
+  // even; bench/matmul_variants.ts ours-tex, ours-buf). "auto" leaves products under ~1 MFLOP
+  // on buffers (no gain measured there, and each texture is one more copy per launch); an
+  // explicit config (autotune's candidates, timed on storage buffers) keeps buffers.
   const mode = g.matmulTextures ?? "off";
   if (mode === "off" || cfg || !last) return v;
   if (mode === "auto" && matmulFlop(g) < TEXTURE_MIN_FLOP) return v;
