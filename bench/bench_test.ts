@@ -10,6 +10,7 @@ import {
   timeDifferential,
 } from "./harness.ts";
 import { launchesForSpan } from "./launch_timer.ts";
+import { configQuery } from "./browser.ts";
 import {
   argmax,
   LLM_DECODE,
@@ -228,4 +229,16 @@ Deno.test("launchesForSpan: N doubles at least until T(N) - T(1) spans the targe
   assert.equal(seen[0], 2);
   // a launch too fast to time stops at the cap
   assert.equal(await launchesForSpan(() => Promise.resolve(10), 150), MAX_DEVICE_CALLS);
+});
+
+Deno.test("configQuery: the schema's environment overrides become the page's URL query", () => {
+  assert.equal(configQuery({ HOME: "/root" }), "");
+  assert.equal(
+    configQuery({
+      WEBGPU_INDUCTOR_SUBMIT_BATCH_SIZE: "7",
+      PATH: "/bin",
+      WEBGPU_INDUCTOR_VALIDATE: "0",
+    }),
+    "?WEBGPU_INDUCTOR_SUBMIT_BATCH_SIZE=7&WEBGPU_INDUCTOR_VALIDATE=0",
+  );
 });

@@ -8,6 +8,7 @@ import type { CliOptions } from "./main.ts";
 import { bundleTfjs, CACHE, ensurePeers, MODULES } from "./setup.ts";
 import type { SuiteResult } from "./suite.ts";
 import { MODEL_URL } from "./browser_entry.ts";
+import { SCHEMA } from "../src/config_schema.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -128,6 +129,16 @@ export async function gpuProcessCpuMs(): Promise<number> {
   return ticks * 10;
 }
 
+/** The config overrides set in `env` (the keys' environment variables, e.g.
+ * WEBGPU_INDUCTOR_SUBMIT_BATCH_SIZE) as a URL query, so that the page's run takes the same
+ * overrides as a Deno run would (the library reads them from the page's query); "" if none. */
+export function configQuery(env: Record<string, string>): string {
+  const q = new URLSearchParams();
+  for (const k of SCHEMA) if (k.env && env[k.env] !== undefined) q.set(k.env, env[k.env]);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
 /** Opens `entry` (a bench/ module exporting `run(opts)`) in headless Chromium with WebGPU on
  * SwiftShader, calls `run(opts)` in the page and returns its result with the browser's
  * version. */
@@ -149,7 +160,9 @@ export async function runInPage<O, R>(
     page.on("console", (m) => log(`[page] ${m.text()}`));
     page.on("pageerror", (e) => log(`[page error] ${e.message}`));
     await page.exposeFunction("__gpuCpuMs", gpuProcessCpuMs);
-    await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+    const query = configQuery(Deno.env.toObject());
+    if (query) log(`page config overrides: ${query}`);
+    await page.goto(`http://127.0.0.1:${server.addr.port}/${query}`);
     await page.waitForFunction(() => (globalThis as { __ready?: boolean }).__ready === true);
     const result = await page.evaluate(
       (x) => (globalThis as unknown as { __run: (o: unknown) => Promise<R> }).__run(x),

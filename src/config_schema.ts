@@ -52,10 +52,12 @@ export const SCHEMA: KnobSpec[] = [
   {
     key: "runtime.submitBatchSize",
     type: "int",
-    default: 64,
-    min: 1,
+    default: 0,
+    min: 0,
     env: "WEBGPU_INDUCTOR_SUBMIT_BATCH_SIZE",
-    doc: "Kernel launches encoded before a stream submits its pending command encoder.",
+    doc: "Kernel launches encoded before a stream submits its pending command encoder; 0: " +
+      "auto (1024 on lavapipe-class CPU adapters, where an early submit competes with encoding " +
+      "for the same cores; 64 on GPUs and SwiftShader).",
   },
   {
     key: "runtime.validate",

@@ -12,7 +12,8 @@ import {
 } from "../src/runtime/buffers.ts";
 import { type DeviceHandle, getDevice, resetDevice } from "../src/runtime/device.ts";
 import { getPipeline } from "../src/runtime/pipeline_cache.ts";
-import { getRawStream, Stream } from "../src/runtime/stream.ts";
+import { getRawStream, Stream, submitBatchSize } from "../src/runtime/stream.ts";
+import { isCpuAdapter, isSwiftShader } from "../src/runtime/adapter_class.ts";
 
 const DOUBLE = `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -64,6 +65,35 @@ Deno.test("launches give the same results whatever the submit batch size", async
   assert.equal(one.s.submits, STEPS);
   assert.equal(many.s.submits, 1);
   assert.equal(liveBuffers().count, 0);
+});
+
+Deno.test("submit batch size 0 (auto): 1024 launches on lavapipe, 64 on GPUs and SwiftShader", async () => {
+  const h = await getDevice();
+  const fake = (info: string) => ({ ...h, info, adapter: { info: {} } }) as DeviceHandle;
+  const lavapipeClass = isCpuAdapter(h) && !isSwiftShader(h);
+  await config.patch({ "runtime.submitBatchSize": 0 }, () => {
+    assert.equal(submitBatchSize(fake("llvmpipe (LLVM 15.0.6, 256 bits)")), 1024);
+    assert.equal(submitBatchSize(fake("unnamed (vendor google, architecture swiftshader)")), 64);
+    assert.equal(submitBatchSize(fake("NVIDIA H200 (vendor nvidia)")), 64);
+    assert.equal(submitBatchSize(h), lavapipeClass ? 1024 : 64);
+  });
+  await config.patch({ "runtime.submitBatchSize": 7 }, () => {
+    assert.equal(submitBatchSize(fake("llvmpipe (LLVM 15.0.6, 256 bits)")), 7);
+  });
+  // 70 launches on this adapter: one submit under auto on lavapipe, two on a GPU
+  const h2 = h;
+  const pipe = await getPipeline(h2, { name: "double", wgsl: DOUBLE });
+  const a = upload(h2, new Float32Array(64).fill(1), "f32", "a");
+  const b = createStorageBuffer(h2, 64 * 4, "b");
+  const s = new Stream(h2, "auto batch");
+  await config.patch({ "runtime.submitBatchSize": 0 }, async () => {
+    for (let k = 0; k < 70; k++) s.launch(pipe, [bind(h2, pipe, a, b)], [1, 1, 1], `d${k}`);
+    assert.equal(s.submits, lavapipeClass ? 0 : 1);
+    await s.synchronize();
+  });
+  assert.equal(s.submits, lavapipeClass ? 1 : 2);
+  assert.deepEqual([...await download(h2, b, "f32", 64)], new Array(64).fill(2));
+  [a, b].forEach(destroyBuffer);
 });
 
 Deno.test("default stream, events, copies and ordering with uploads/downloads", async () => {

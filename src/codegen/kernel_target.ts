@@ -5,18 +5,10 @@ import { COMPILE_TARGET, type KernelTarget } from "./wgsl/target.ts";
 import { config } from "../config.ts";
 import { DeviceError } from "../errors.ts";
 import type { DeviceHandle } from "../runtime/device.ts";
+import { isCpuAdapter, isSwiftShader } from "../runtime/adapter_class.ts";
 import type { KernelSpec } from "./wgsl/kernel_spec.ts";
 
-/** Whether the adapter runs on the CPU (lavapipe, llvmpipe, SwiftShader, a fallback adapter). */
-export function isCpuAdapter(h: DeviceHandle): boolean {
-  const info = h.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  return info?.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(h.info);
-}
-
-/** Chromium's CPU WebGPU: Dawn on SwiftShader (its adapter info names the architecture). */
-export function isSwiftShader(h: DeviceHandle): boolean {
-  return /swiftshader/i.test(h.info);
-}
+export { isCpuAdapter, isSwiftShader };
 
 /** CPU adapters (lavapipe, SwiftShader) run the register template faster; GPUs the shared one. */
 export function matmulKindFor(h: DeviceHandle): "shared" | "register" {

@@ -28,6 +28,9 @@ export const DEFAULT_MATMUL_CONFIG: MatmulConfig = {
   threadN: 4,
 };
 
+/** Widths a thin register tile (m <= 4) may take, widest first. */
+const THIN_TILE_WIDTHS = [256, 128, 64, 32, 16];
+
 /** A config suited to the shape and the adapter class. */
 export function chooseMatmulConfig(
   m: number,
@@ -41,9 +44,17 @@ export function chooseMatmulConfig(
     if (c) return c;
   }
   if (kind === "register") {
+    // thin rows: 4 columns per invocation, as wide a tile as divides n (a whole tile is what
+    // lets the columns be contiguous vec4s); a 256-wide tile over n = 64 would clamp three
+    // quarters of its columns to the last one (lavapipe, dispatch-500's [1, 64] @ [64, 64]
+    // steps: replay 47 ms against 17 ms per 500 with the 64-wide vec4 tile; the bundled
+    // model's decode step 11.9 against 10.8 ms)
+    if (m <= 4) {
+      const tileN = THIN_TILE_WIDTHS.find((t) => n % t === 0) ?? 256;
+      return { kind, tileM: 1, tileN, tileK: 4, threadM: 1, threadN: 4 };
+    }
     // 8x8 threads each holding a 4x4 (or 4x8 / 1x8 for thin shapes) register tile; large
     // shapes with vec4 tiles 8x16 (lavapipe, matmul 1024: 307 ms against 344 for 8x8)
-    if (m <= 4) return { kind, tileM: 1, tileN: 256, tileK: 4, threadM: 1, threadN: 4 };
     // 16x16 vec4 tiles where that still leaves 8 workgroups to share among the CPU's threads
     // (lavapipe, CPU time at matmul 1024: 16x16 324 ms, 8x16 429 ms; bench/matmul_variants.ts)
     const vec4Ok = k % 4 === 0 && k > 0 && n % 128 === 0;
