@@ -59,6 +59,7 @@ export const CANDIDATES: MatmulConfig[] = [
   { kind: "register", tileM: 64, tileN: 64, tileK: 4, threadM: 8, threadN: 16 },
   { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 32, threadN: 16 },
   { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 16, threadN: 32 },
+  { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 32, threadN: 32 },
   { kind: "register", tileM: 64, tileN: 128, tileK: 4, threadM: 16, threadN: 32 },
   { kind: "register", tileM: 128, tileN: 256, tileK: 4, threadM: 16, threadN: 32 },
   { kind: "register", tileM: 128, tileN: 128, tileK: 4, threadM: 8, threadN: 32 },
