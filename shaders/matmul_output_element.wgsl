@@ -4,11 +4,14 @@
 // block (their epilogue may combine them, SwiGLU); side by side, `if (on < end) {` … `else {`
 // blocks pick the segment of the column (onl: the column within it), each storing the matmul
 // and the pointwise epilogue members that read it.
-// Slots: ROW, COL (the register's output row and column expressions), M, N_TOTAL, SEGMENTS.
+// GUARD (text, may be empty) tests only the dimensions a tile can overhang: with the grid's tiles
+// dividing M and N_TOTAL exactly every register is inside, and a branch per register is what
+// made SwiftShader compile the 512-register tile of matmul 1024 in 5.4 s instead of 2.1 s.
+// Slots: ROW, COL (the register's output row and column expressions), GUARD, SEGMENTS.
 {
   let om = {{ROW}};
   let on = {{COL}};
-  if (om < {{M}}u && on < {{N_TOTAL}}u) {
+  {{GUARD}}{
     {{SEGMENTS}}
   }
 }

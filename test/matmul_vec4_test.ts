@@ -95,3 +95,38 @@ Deno.test("register matmul with vec4 loads matches the reference", async (t) => 
     });
   }
 });
+
+Deno.test("stores are guarded only along a dimension the tiles overhang", async (t) => {
+  const seed = freshSeed();
+  // [m, k, n] and the guard expected: 64x64 register tiles on these shapes
+  const cases: { shapes: number[][]; rows: boolean; cols: boolean }[] = [
+    { shapes: [[128, 64], [64, 128]], rows: false, cols: false },
+    { shapes: [[70, 32], [32, 64]], rows: true, cols: false },
+    { shapes: [[64, 32], [32, 70]], rows: false, cols: true },
+    { shapes: [[70, 32], [32, 70]], rows: true, cols: true },
+  ];
+  for (const c of cases) {
+    const [[m], [, n]] = c.shapes;
+    await t.step(
+      `[${m}, ${c.shapes[0][1]}] x [${c.shapes[1].join(", ")}] (seed ${seed})`,
+      async () => {
+        const r = rng(seed);
+        const xs = c.shapes.map((s) => randomArray(s, "f32", r, -1, 1));
+        const cg = compile((a, b) => a.matmul(b).relu(), {
+          inputs: c.shapes.map((shape) => ({ shape })),
+          config: { "inductor.matmulTemplate": "register" },
+        });
+        try {
+          const [got] = await cg.run(xs.map((a) => a.slice()), { poison: true });
+          assertClose(got, (interpret(cg.graph, xs) as TypedArray[])[0], LOOSE, "matmul");
+          const [mm] = cg.kernelSpecs().filter((k) => k.wgsl.includes("fma("));
+          assert.ok(mm.wgsl.includes("@workgroup_size(8, 8)"), "64x64 tiles of 8x8 registers");
+          assert.equal(mm.wgsl.includes(`om < ${m}u`), c.rows, "row guard");
+          assert.equal(mm.wgsl.includes(`on < ${n}u`), c.cols, "column guard");
+        } finally {
+          await cg.disposeAsync();
+        }
+      },
+    );
+  }
+});

@@ -393,6 +393,12 @@ function renderMatmul(
   const stored = new Set<string>();
   const epi: string[] = [];
   const om = ivar("om", M);
+  // a store is guarded only along a dimension the tiles overhang (matmul_output_element.wgsl)
+  const inside = [
+    ...(M % tileM === 0 ? [] : [`om < ${M}u`]),
+    ...(nTotal % tileN === 0 ? [] : [`on < ${nTotal}u`]),
+  ];
+  const storeGuard = inside.length ? `if (${inside.join(" && ")}) ` : "";
   for (let i = 0; i < threadM; i++) {
     for (let j = 0; j < threadN; j++) {
       const segmentLines: string[] = [];
@@ -449,8 +455,7 @@ function renderMatmul(
       epi.push(...fillShaderLines("matmul_output_element", {
         ROW: rowOf(i),
         COL: colOf(j),
-        M,
-        N_TOTAL: nTotal,
+        GUARD: storeGuard,
         SEGMENTS: segmentLines,
       }));
     }

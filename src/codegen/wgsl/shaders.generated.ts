@@ -38,7 +38,7 @@ export const SHADERS = {
   "ieee/to_u32":
     "fn f32_to_u32(x: f32) -> u32 {\n  if (is_nan_f32(x) || x <= 0.0) { return 0u; }\n  if (x >= 4294967296.0) { return 4294967295u; }\n  return u32(x);\n}",
   "matmul_output_element":
-    "{\n  let om = {{ROW}};\n  let on = {{COL}};\n  if (om < {{M}}u && on < {{N_TOTAL}}u) {\n    {{SEGMENTS}}\n  }\n}",
+    "{\n  let om = {{ROW}};\n  let on = {{COL}};\n  {{GUARD}}{\n    {{SEGMENTS}}\n  }\n}",
   "matmul_register":
     "{{DECLARATIONS}}\n{{HELPERS}}\n@compute @workgroup_size({{WG_X}}, {{WG_Y}})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  {{OPAQUE_ZERO_INIT}}\n  {{TILE_ORIGIN}}\n  {{ACCUMULATORS}}\n  {{ROWS_AND_COLUMNS}}\n{{#MAIN_LOOP}}\n  for (var k0 = 0u; k0 < {{K_MAIN}}u; k0 = k0 + {{TILE_K}}u) {\n    {{MAIN_STEPS}}\n  }\n{{/MAIN_LOOP}}\n{{#TAIL_LOOP}}\n  for (var k1 = {{K_MAIN}}u; k1 < {{K}}u; k1 = k1 + 1u) {\n    {{TAIL_STEP}}\n  }\n{{/TAIL_LOOP}}\n  {{EPILOGUE}}\n}",
   "matmul_register_vec4":
