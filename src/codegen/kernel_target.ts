@@ -5,7 +5,7 @@ import { COMPILE_TARGET, type KernelTarget } from "./wgsl/target.ts";
 import { config } from "../config.ts";
 import { DeviceError } from "../errors.ts";
 import type { DeviceHandle } from "../runtime/device.ts";
-import { isCpuAdapter, isSwiftShader } from "../runtime/adapter_class.ts";
+import { isCpuAdapter, isLavapipeClass, isSwiftShader } from "../runtime/adapter_class.ts";
 import type { KernelSpec } from "./wgsl/kernel_spec.ts";
 
 export { isCpuAdapter, isSwiftShader };
@@ -23,7 +23,7 @@ export function matmulKindFor(h: DeviceHandle): "shared" | "register" {
 function matmulTexturesFor(h: DeviceHandle): "auto" | "on" | "off" {
   const v = config.str("inductor.matmulTextures") as "auto" | "on" | "off";
   if (v !== "auto") return v;
-  return isCpuAdapter(h) && !isSwiftShader(h) ? "auto" : "off";
+  return isLavapipeClass(h) ? "auto" : "off";
 }
 
 /** The target for device `h` under the current config (inductor.f16Storage,

@@ -12,3 +12,14 @@ export function isCpuAdapter(h: DeviceHandle): boolean {
 export function isSwiftShader(h: DeviceHandle): boolean {
   return /swiftshader/i.test(h.info);
 }
+
+const lavapipeClass = new WeakMap<DeviceHandle, boolean>();
+
+/** A CPU adapter other than SwiftShader (Mesa's lavapipe/llvmpipe, a fallback adapter): where
+ * matmul operands read as textures and large submit batches pay. Kept per handle, as the stream
+ * asks at every launch. */
+export function isLavapipeClass(h: DeviceHandle): boolean {
+  let v = lavapipeClass.get(h);
+  if (v === undefined) lavapipeClass.set(h, v = isCpuAdapter(h) && !isSwiftShader(h));
+  return v;
+}

@@ -8,7 +8,7 @@
 import { config } from "../config.ts";
 import { DeviceError } from "../errors.ts";
 import { type DeviceHandle, getDevice } from "./device.ts";
-import { isCpuAdapter, isSwiftShader } from "./adapter_class.ts";
+import { isLavapipeClass } from "./adapter_class.ts";
 import { assertLive, checkpoint, scoped } from "./errors.ts";
 import { queueIdle } from "./staging.ts";
 import type { TextureShape } from "./kernel_spec.ts";
@@ -202,7 +202,7 @@ export class Stream {
 export function submitBatchSize(h: DeviceHandle): number {
   const n = config.int("runtime.submitBatchSize");
   if (n > 0) return n;
-  return isCpuAdapter(h) && !isSwiftShader(h) ? 1024 : 64;
+  return isLavapipeClass(h) ? 1024 : 64;
 }
 
 function describeBatch(labels: string[], copies: number): string {

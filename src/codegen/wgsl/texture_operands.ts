@@ -5,11 +5,11 @@
 // loop over the lanes with a branch and a bounds check per component; an image load is
 // straight-line code for all lanes at once. A vec4 tile's k loop is dominated by its operand
 // loads, so reading both operands as storage textures takes about 0.4x the time
-// (bench/matmul_variants.ts, `stex…` and `tex…` variants). A texture binding holds the buffer's bytes row by row: flat vec4 index q is
-// texel (q mod W, q div W) with W a power of two, so any vec4 index maps with a mask and a
-// shift; the runtime copies the bound range into the texture before each launch.
-import type { TextureShape } from "./kernel_spec.ts";
-import type { KernelBinding } from "./kernel_spec.ts";
+// (bench/matmul_variants.ts, `stex…` and `tex…` variants). A texture binding holds the buffer's
+// bytes row by row: flat vec4 index q is texel (q mod W, q div W) with W a power of two, so any
+// vec4 index maps with a mask and a shift; the runtime copies the bound range into the texture
+// before each launch.
+import type { KernelBinding, TextureShape } from "./kernel_spec.ts";
 import type { VectorAccess } from "./vector_access.ts";
 
 /** Largest texture side WebGPU guarantees (maxTextureDimension2D's default). */
